@@ -1,0 +1,511 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, resolve_url
+from django.template.response import TemplateResponse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_POST
+from django_otp import devices_for_user, login as otp_login, match_token
+
+from guanxi.accounts import services
+from guanxi.accounts.forms import (
+    DepartmentForm,
+    LanguageForm,
+    LoginForm,
+    OtpForm,
+    PasswordChangeForm,
+    RoleSettingForm,
+    TokenForm,
+    UserForm,
+    apply_errors,
+)
+from guanxi.accounts.models import Department, User
+from guanxi.accounts.permissions import (
+    department_get_for_user,
+    require_capability,
+    token_get_for_user,
+    user_get_for_user,
+)
+from guanxi.accounts.roles import Capability, Role
+from guanxi.accounts.selectors import (
+    department_list,
+    role_setting_list,
+    session_list,
+    token_list,
+    user_list,
+)
+from guanxi.core.context import client_ip
+from guanxi.core.exceptions import ApplicationError, ConflictError
+
+PENDING_USER_KEY = "guanxi_pending_user"
+
+
+def _safe_next(request: HttpRequest, candidate: str | None) -> str:
+    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}):
+        return candidate
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def _set_language_cookie(response: HttpResponse, language: str) -> None:
+    if language:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=365 * 24 * 3600,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+        )
+
+
+def _finish_login(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    services.session_record(
+        user=user,
+        session_key=request.session.session_key or "",
+        ip_address=client_ip(request.META),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+    response = HttpResponseRedirect(next_url)
+    _set_language_cookie(response, user.language)
+    return response
+
+
+def login_locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
+    """django-axes calls this when an address/username pair is locked out."""
+    form = LoginForm()
+    form.add_error(None, _("Too many failed sign-in attempts. Try again in %(minutes)s minutes.") % {
+        "minutes": int(settings.AXES_COOLOFF_TIME * 60)
+    })
+    return TemplateResponse(request, "accounts/login.html", {"form": form, "locked": True}, status=429).render()
+
+
+@never_cache
+@csrf_protect
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(_safe_next(request, request.GET.get("next")))
+    form = LoginForm(request.POST or None)
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if request.method == "POST" and form.is_valid():
+        user = authenticate(
+            request, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
+        )
+        if getattr(request, "axes_locked_out", False):
+            return login_locked_out(request)
+        if user is None:
+            form.add_error(None, _("Wrong username or password, or the account is deactivated."))
+        elif any(True for _d in devices_for_user(user, confirmed=True)):
+            request.session.cycle_key()
+            request.session[PENDING_USER_KEY] = user.pk
+            request.session["guanxi_pending_next"] = next_url
+            return redirect("accounts:login-verify")
+        else:
+            return _finish_login(request, user, _safe_next(request, next_url))
+    return TemplateResponse(request, "accounts/login.html", {"form": form, "next": next_url})
+
+
+@never_cache
+@csrf_protect
+def login_verify(request: HttpRequest) -> HttpResponse:
+    pending = request.session.get(PENDING_USER_KEY)
+    user = User.objects.filter(pk=pending, is_active=True).first() if pending else None
+    if user is None:
+        return redirect("accounts:login")
+    form = OtpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = match_token(user, form.cleaned_data["otp_token"])
+        if device is None:
+            form.add_error("otp_token", _("The code is wrong or expired."))
+        else:
+            next_url = _safe_next(request, request.session.pop("guanxi_pending_next", ""))
+            request.session.pop(PENDING_USER_KEY, None)
+            response = _finish_login(request, user, next_url)
+            otp_login(request, device)
+            return response
+    return TemplateResponse(request, "accounts/login_verify.html", {"form": form})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        from guanxi.accounts.models import LoginSession
+
+        LoginSession.objects.filter(session_key=request.session.session_key or "").delete()
+    logout(request)
+    return redirect("accounts:login")
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The language switch: a cookie for everyone, and the saved preference for a signed-in user."""
+    form = LanguageForm(request.POST)
+    next_url = _safe_next(request, request.POST.get("next"))
+    response = HttpResponseRedirect(next_url)
+    if form.is_valid():
+        language = form.cleaned_data["language"]
+        if request.user.is_authenticated:
+            services.user_language_set(user=request.user, language=language)
+        _set_language_cookie(response, language)
+    return response
+
+
+# --- Profile ----------------------------------------------------------------------------------
+def _profile_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    context = {
+        "password_form": PasswordChangeForm(),
+        "token_form": TokenForm(),
+        "tokens": token_list(user=request.user),
+        "sessions": session_list(user=request.user),
+        "current_session": request.session.session_key,
+        "has_otp": TOTPDevice.objects.filter(user=request.user, confirmed=True).exists(),
+        "otp_required": request.user.role_setting.require_otp,
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    return TemplateResponse(request, "accounts/profile.html", _profile_context(request))
+
+
+@login_required
+@require_POST
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.POST)
+    if form.is_valid():
+        if not request.user.check_password(form.cleaned_data["current_password"]):
+            form.add_error("current_password", _("The current password is wrong."))
+        else:
+            try:
+                services.user_set_password(actor=request.user, user=request.user, password=form.cleaned_data["new_password"])
+            except ValidationError as error:
+                apply_errors(form, error, {"password": "new_password"})
+            else:
+                from django.contrib.auth import update_session_auth_hash
+
+                update_session_auth_hash(request, request.user)
+                messages.success(request, _("Your password was changed."))
+                return redirect("accounts:profile")
+    return TemplateResponse(request, "accounts/profile.html", _profile_context(request, password_form=form), status=400)
+
+
+@login_required
+@require_POST
+def token_add(request: HttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST)
+    if form.is_valid():
+        try:
+            token, raw = services.token_create(actor=request.user, user=request.user, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            return TemplateResponse(request, "accounts/profile.html", _profile_context(request, new_token=raw, new_token_name=token.name))
+    return TemplateResponse(request, "accounts/profile.html", _profile_context(request, token_form=form), status=400)
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = token_get_for_user(request.user, token_id, write=True)
+    try:
+        services.token_revoke(actor=request.user, token=token)
+        messages.success(request, _("The token was revoked."))
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+    return redirect("accounts:profile")
+
+
+@login_required
+@require_POST
+def sessions_end_others(request: HttpRequest) -> HttpResponse:
+    from django.contrib.sessions.models import Session
+
+    from guanxi.accounts.models import LoginSession
+
+    others = LoginSession.objects.filter(user=request.user).exclude(session_key=request.session.session_key)
+    keys = list(others.values_list("session_key", flat=True))
+    Session.objects.filter(session_key__in=keys).delete()
+    others.delete()
+    messages.success(request, _("Signed out of %(count)s other sessions.") % {"count": len(keys)})
+    return redirect("accounts:profile")
+
+
+@login_required
+def otp_setup(request: HttpRequest) -> HttpResponse:
+    import segno
+
+    device = services.otp_device_start(user=request.user)
+    form = OtpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            confirmed = services.otp_device_confirm(user=request.user, token=form.cleaned_data["otp_token"])
+        except ValidationError as error:
+            apply_errors(form, error)
+        except ApplicationError as error:
+            form.add_error(None, str(error.message))
+        else:
+            otp_login(request, confirmed)
+            messages.success(request, _("Two-factor sign-in is on."))
+            return redirect("accounts:profile")
+    qr = segno.make(device.config_url, error="m").svg_data_uri(scale=4)
+    import base64
+
+    secret = base64.b32encode(device.bin_key).decode()
+    return TemplateResponse(
+        request,
+        "accounts/otp_setup.html",
+        {"form": form, "qr": qr, "secret": secret, "required": request.user.role_setting.require_otp},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def otp_disable(request: HttpRequest) -> HttpResponse:
+    try:
+        services.otp_device_remove(actor=request.user, user=request.user)
+        messages.success(request, _("Two-factor sign-in is off."))
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+    return redirect("accounts:profile")
+
+
+# --- Users ------------------------------------------------------------------------------------
+@login_required
+def user_index(request: HttpRequest) -> HttpResponse:
+    if not (request.user.can(Capability.VIEW_TEAM) or request.user.can(Capability.MANAGE_USERS)):
+        require_capability(request.user, Capability.VIEW_TEAM)
+    query = request.GET.get("q", "").strip()[:100]
+    role = request.GET.get("role", "")
+    active_param = request.GET.get("active", "1")
+    active = {"1": True, "0": False}.get(active_param)
+    users = user_list(actor=request.user, query=query, role=role if role in Role.values else "", active=active)
+    template = "accounts/user_list.html#results" if request.htmx else "accounts/user_list.html"
+    return TemplateResponse(
+        request,
+        template,
+        {
+            "users": users[:500],
+            "q": query,
+            "role": role,
+            "active": active_param,
+            "roles": Role.choices,
+            "can_manage": request.user.can(Capability.MANAGE_USERS),
+        },
+    )
+
+
+@login_required
+def user_create(request: HttpRequest) -> HttpResponse:
+    require_capability(request.user, Capability.MANAGE_USERS)
+    form = UserForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.user_create(
+                actor=request.user,
+                username=data["username"],
+                password=data["password"] or None,
+                full_name=data["full_name"],
+                email=data["email"],
+                role=data["role"],
+                department=data["department"],
+                manager=data["manager"],
+                phone=data["phone"],
+                language=data["language"],
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("User %(name)s was created.") % {"name": user})
+            return redirect("accounts:user-list")
+    return TemplateResponse(
+        request, "accounts/user_form.html", {"form": form, "creating": True}, status=400 if form.errors else 200
+    )
+
+
+@login_required
+def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = user_get_for_user(request.user, user_id, write=True)
+    initial = {
+        "username": target.username,
+        "full_name": target.full_name,
+        "email": target.email,
+        "phone": target.phone,
+        "role": target.role,
+        "department": target.department,
+        "manager": target.manager,
+        "language": target.language,
+        "version": target.version,
+    }
+    form = UserForm(request.POST or None, initial=initial, editing=True)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        changes = {k: data[k] for k in ("full_name", "email", "phone", "role", "department", "manager", "language")}
+        try:
+            services.user_update(actor=request.user, user=target, data=changes, expected_version=data["version"])
+        except ValidationError as error:
+            apply_errors(form, error)
+        except ConflictError as error:
+            conflict = error.extra.get("conflicts", {})
+            form.add_error(None, str(error.message))
+        except ApplicationError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("accounts:user-list")
+    return TemplateResponse(
+        request,
+        "accounts/user_form.html",
+        {"form": form, "target": target, "conflict": conflict},
+        status=409 if conflict else (400 if form.errors else 200),
+    )
+
+
+@login_required
+@require_POST
+def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = user_get_for_user(request.user, user_id, write=True)
+    try:
+        services.user_deactivate(actor=request.user, user=target)
+        messages.success(request, _("%(name)s was deactivated; their sessions and API tokens no longer work.") % {"name": target})
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+    return redirect("accounts:user-list")
+
+
+@login_required
+@require_POST
+def user_reactivate(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = user_get_for_user(request.user, user_id, write=True)
+    try:
+        services.user_reactivate(actor=request.user, user=target)
+        messages.success(request, _("%(name)s was reactivated.") % {"name": target})
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+    return redirect("accounts:user-list")
+
+
+# --- Departments ------------------------------------------------------------------------------
+@login_required
+def department_index(request: HttpRequest) -> HttpResponse:
+    can_manage = request.user.can(Capability.MANAGE_DEPARTMENTS)
+    return TemplateResponse(
+        request,
+        "accounts/department_list.html",
+        {
+            "departments": department_list(actor=request.user),
+            "can_manage": can_manage,
+            "form": DepartmentForm() if can_manage else None,
+        },
+    )
+
+
+@login_required
+def department_create(request: HttpRequest) -> HttpResponse:
+    require_capability(request.user, Capability.MANAGE_DEPARTMENTS)
+    form = DepartmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.department_create(
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                code=form.cleaned_data["code"],
+                parent=form.cleaned_data["parent"],
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("Department created."))
+            return redirect("accounts:department-list")
+    return TemplateResponse(
+        request, "accounts/department_form.html", {"form": form, "creating": True}, status=400 if form.errors else 200
+    )
+
+
+@login_required
+def department_edit(request: HttpRequest, department_id: int) -> HttpResponse:
+    department = department_get_for_user(request.user, department_id, write=True)
+    form = DepartmentForm(
+        request.POST or None,
+        initial={"name": department.name, "code": department.code, "parent": department.parent, "version": department.version},
+    )
+    form.fields["parent"].queryset = Department.objects.exclude(path__startswith=department.path)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.department_update(
+                actor=request.user,
+                department=department,
+                data={"name": data["name"], "code": data["code"], "parent": data["parent"]},
+                expected_version=data["version"],
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        except ConflictError as error:
+            conflict = error.extra.get("conflicts", {})
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("accounts:department-list")
+    return TemplateResponse(
+        request,
+        "accounts/department_form.html",
+        {"form": form, "department": department, "conflict": conflict},
+        status=409 if conflict else (400 if form.errors else 200),
+    )
+
+
+@login_required
+@require_POST
+def department_delete(request: HttpRequest, department_id: int) -> HttpResponse:
+    department = department_get_for_user(request.user, department_id, write=True)
+    try:
+        services.department_delete(actor=request.user, department=department)
+        messages.success(request, _("%(name)s was moved to the recycle bin.") % {"name": department})
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+    return redirect("accounts:department-list")
+
+
+# --- Roles ------------------------------------------------------------------------------------
+@login_required
+def role_index(request: HttpRequest) -> HttpResponse:
+    require_capability(request.user, Capability.MANAGE_ROLES)
+    rows = []
+    saved = False
+    for setting in role_setting_list():
+        prefix = setting.role
+        form = RoleSettingForm(
+            request.POST if request.method == "POST" and request.POST.get("role") == setting.role else None,
+            prefix=prefix,
+            initial={"data_scope": setting.data_scope, "require_otp": setting.require_otp},
+        )
+        if form.is_bound and form.is_valid():
+            setting = services.role_setting_update(
+                actor=request.user,
+                role=setting.role,
+                data_scope=form.cleaned_data["data_scope"],
+                require_otp=form.cleaned_data["require_otp"],
+            )
+            saved = True
+        rows.append({"setting": setting, "label": Role(setting.role).label, "form": form})
+    if saved:
+        messages.success(request, _("Saved."))
+        return redirect("accounts:role-list")
+    return TemplateResponse(request, "accounts/role_list.html", {"rows": rows})

@@ -1,0 +1,117 @@
+"""The ``guanxi`` command: demo, serve, worker, scheduler, createuser, token, and every manage.py
+verb (``guanxi migrate``, ``guanxi shell`` …)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+DEMO_USERS_HELP = """
+Guanxi demo is starting on http://127.0.0.1:{port}/
+Sign in with one of these users (password: {password}):
+  admin     administrator (all data, settings, audit trail)
+  manager   sales manager (the sales department and below)
+  rep1      sales rep, East team (own records)
+  rep2      sales rep, North team (own records)
+  agent     service agent (customer service centre)
+  analyst   analyst (reads everything)
+Data is kept in {data_dir}; run `make demo` again to reuse it. Stop with Ctrl+C.
+"""
+
+
+def _django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings")
+    import django
+
+    django.setup()
+
+
+def _manage(*argv: str) -> None:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["guanxi", *argv])
+
+
+def _gunicorn(bind: str) -> None:
+    workers = os.environ.get("WEB_CONCURRENCY", "2")
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "guanxi.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        workers,
+        "--threads",
+        os.environ.get("GUANXI_THREADS", "4"),
+        "--access-logfile",
+        "-",
+        "--timeout",
+        "60",
+    ]
+    os.execv(sys.executable, args)
+
+
+def demo() -> None:
+    os.environ.setdefault("DEBUG", "false")
+    port = os.environ.get("PORT", "8000")
+    from django.conf import settings
+
+    _django_setup()
+    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        print("note: DATABASE_URL is set; the demo uses that database", file=sys.stderr)
+    _manage("migrate", "--noinput", "-v", "0")
+    _manage("createcachetable")
+    _manage("collectstatic", "--noinput", "-v", "0")
+    _manage("demo_load")
+    print(
+        DEMO_USERS_HELP.format(
+            port=port, password=settings.GUANXI_DEMO_PASSWORD, data_dir=settings.DATA_DIR
+        ),
+        flush=True,
+    )
+    # The demo binds to the loopback interface only: it has a published password.
+    _gunicorn(f"127.0.0.1:{port}")
+
+
+def serve() -> None:
+    _django_setup()
+    bind = os.environ.get("GUANXI_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+    _gunicorn(bind)
+
+
+def worker(argv: list[str]) -> None:
+    _django_setup()
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        _manage("rqworker", "default", "--job-class", "django_tasks_rq.Job", *argv)
+    else:
+        _manage("db_worker", *argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv else "help"
+    rest = argv[1:]
+    if command == "demo":
+        demo()
+    elif command == "serve":
+        serve()
+    elif command == "worker":
+        worker(rest)
+    elif command == "scheduler":
+        _django_setup()
+        _manage("scheduler", *rest)
+    elif command in {"help", "-h", "--help"}:
+        print(__doc__.strip())
+        print("\nusage: guanxi demo | serve | worker | scheduler | createuser USERNAME | token USERNAME | <manage.py verb>")
+    else:
+        _django_setup()
+        _manage(command, *rest)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Writing the audit trail. Services call these; nothing else writes AuditEntry rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from typing import Any
+
+from django.db import models
+
+from guanxi.core.context import request_ip
+from guanxi.core.models import AuditEntry
+
+
+def object_type_of(obj: models.Model | type[models.Model]) -> str:
+    return obj._meta.label_lower
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+def snapshot(obj: models.Model, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The tracked field values of ``obj``, as JSON-ready values (foreign keys by id)."""
+    names = fields if fields is not None else getattr(obj, "audit_fields", ())
+    result: dict[str, Any] = {}
+    for name in names:
+        field = obj._meta.get_field(name)
+        attname = getattr(field, "attname", name)
+        result[name] = _plain(getattr(obj, attname))
+    return result
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: {"before": before.get(name), "after": after.get(name)}
+        for name in after
+        if before.get(name) != after.get(name)
+    }
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_label: str = "",
+    changes: dict[str, Any] | None = None,
+    note: str = "",
+) -> AuditEntry:
+    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    if obj is not None:
+        object_type = object_type or object_type_of(obj)
+        object_id = object_id or str(obj.pk)
+        object_label = object_label or str(obj)[:255]
+    return AuditEntry.objects.create(
+        actor=actor if is_user else None,
+        actor_label=(actor.get_username() if is_user else "system")[:150],
+        ip_address=request_ip.get(),
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_label=object_label[:255],
+        changes=changes or {},
+        note=note[:500],
+    )

@@ -1,0 +1,99 @@
+"""Load the demo organisation: departments, the six named demo users and some colleagues.
+
+Later issues extend this with customers, contacts, orders and tickets from the same generator.
+Loading is idempotent: a second run finds the data and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from guanxi.accounts.models import Department, User
+from guanxi.accounts.roles import Role
+from guanxi.accounts.services import department_create, user_create
+from guanxi.core.demo.generator import DemoGenerator
+
+# (code, name, parent code)
+DEPARTMENTS = (
+    ("hq", "总部", None),
+    ("sales", "销售部", "hq"),
+    ("sales-east", "华东销售组", "sales"),
+    ("sales-north", "华北销售组", "sales"),
+    ("key-accounts", "大客户部", "sales"),
+    ("service", "客服中心", "hq"),
+    ("tech", "技术部", "hq"),
+    ("supply", "供应链部", "hq"),
+    ("finance", "财务部", "hq"),
+    ("marketing", "市场部", "hq"),
+)
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    full_name: str
+    role: str
+    department: str
+
+
+DEMO_USERS = (
+    DemoUser("admin", "系统管理员", Role.ADMINISTRATOR, "hq"),
+    DemoUser("manager", "王经理", Role.SALES_MANAGER, "sales"),
+    DemoUser("rep1", "李娜", Role.SALES_REP, "sales-east"),
+    DemoUser("rep2", "张伟", Role.SALES_REP, "sales-north"),
+    DemoUser("agent", "陈静", Role.SERVICE_AGENT, "service"),
+    DemoUser("analyst", "刘洋", Role.ANALYST, "marketing"),
+)
+
+
+def demo_load(*, seed: int = 20261122, extra_staff: int = 12) -> bool:
+    """Create the demo organisation if it is not there. Returns True if it loaded anything."""
+    if User.objects.filter(username="admin").exists():
+        return False
+    password = settings.GUANXI_DEMO_PASSWORD
+    generator = DemoGenerator(seed)
+    with transaction.atomic():
+        departments: dict[str, Department] = {}
+        for code, name, parent in DEPARTMENTS:
+            departments[code] = department_create(
+                actor=None, name=name, code=code, parent=departments[parent] if parent else None
+            )
+        users: dict[str, User] = {}
+        for demo in DEMO_USERS:
+            users[demo.username] = _user(demo.username, demo.full_name, demo.role, departments[demo.department], password)
+        manager = users["manager"]
+        User.objects.filter(username__in=["rep1", "rep2"]).update(manager=manager)
+        staff_plan = [
+            (Role.SALES_REP, "sales-east"),
+            (Role.SALES_REP, "sales-north"),
+            (Role.KEY_ACCOUNT_MANAGER, "key-accounts"),
+            (Role.SERVICE_AGENT, "service"),
+            (Role.DEPARTMENT_HANDLER, "tech"),
+            (Role.DEPARTMENT_HANDLER, "supply"),
+            (Role.DEPARTMENT_HANDLER, "finance"),
+        ]
+        for index in range(extra_staff):
+            role, department = staff_plan[index % len(staff_plan)]
+            person = generator.person()
+            _user(f"staff{index + 1:02d}", person.name, role, departments[department], password)
+    return True
+
+
+def _user(username: str, full_name: str, role: str, department: Department, password: str) -> User:
+    # The demo password is short and known on purpose, so skip the strength validators here and
+    # only here: user_create applies them to every real account.
+    user = user_create(
+        actor=None,
+        username=username,
+        password=None,
+        full_name=full_name,
+        email=f"{username}@demo.guanxi.local",
+        role=role,
+        department=department,
+    )
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user

@@ -1,0 +1,24 @@
+"""Error pages. The 500 page renders without a request context, because whatever failed may be
+the very thing a context processor needs (the database, say)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.template import loader
+from django.template.response import TemplateResponse
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return TemplateResponse(request, "400.html", {}, status=400).render()
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return TemplateResponse(request, "403.html", {}, status=403).render()
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return TemplateResponse(request, "404.html", {}, status=404).render()
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return HttpResponseServerError(loader.get_template("500.html").render({}))

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class SoftDeleteQuerySet(models.QuerySet):
+    def alive(self) -> SoftDeleteQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self) -> SoftDeleteQuerySet:
+        return self.filter(deleted_at__isnull=False)
+
+
+class AliveManager(models.Manager.from_queryset(SoftDeleteQuerySet)):  # type: ignore[misc]  # from_queryset builds the base class at runtime
+    """Default manager: soft-deleted rows are invisible unless asked for via ``all_objects``."""
+
+    def get_queryset(self) -> SoftDeleteQuerySet:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class BaseModel(models.Model):
+    """Timestamps, authorship, optimistic locking and soft delete for every domain record.
+
+    ``audit_fields`` names the fields whose before/after values the audit trail records;
+    ``recycle_label`` is how the record is named in the recycle bin.
+    """
+
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("deleted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    objects = AliveManager()
+    all_objects = SoftDeleteQuerySet.as_manager()
+
+    audit_fields: ClassVar[tuple[str, ...]] = ()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "all_objects"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def recycle_label(self) -> str:
+        return str(self)
+
+
+class AuditEntry(models.Model):
+    """One change or one reveal of personal data. Append-only: database triggers refuse UPDATE and
+    DELETE on this table (migration 0002), so not even a bug in Guanxi can rewrite history."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("Created")
+        UPDATE = "update", _("Updated")
+        DELETE = "delete", _("Moved to recycle bin")
+        RESTORE = "restore", _("Restored")
+        PURGE = "purge", _("Purged")
+        LOGIN = "login", _("Signed in")
+        LOGOUT = "logout", _("Signed out")
+        LOGIN_FAILED = "login_failed", _("Sign-in failed")
+        REVEAL = "reveal", _("Revealed personal data")
+        EXPORT = "export", _("Exported")
+        ACTION = "action", _("Action")
+
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("actor name"), max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    object_type = models.CharField(_("object type"), max_length=100, db_index=True)
+    object_id = models.CharField(_("object ID"), max_length=64, blank=True)
+    object_label = models.CharField(_("object"), max_length=255, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        ordering = ("-occurred_at", "-id")
+        indexes = [models.Index(fields=["object_type", "object_id", "-occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_label}"
+
+
+class ScheduleSlot(models.Model):
+    """One firing of one periodic job. The unique pair makes firing idempotent: several
+    scheduler processes may race for a slot, exactly one inserts it and enqueues the job."""
+
+    name = models.CharField(max_length=100)
+    slot = models.DateTimeField()
+    enqueued_at = models.DateTimeField(default=timezone.now)
+    task_result_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "slot"], name="schedule_slot_once")]
+        ordering = ("-slot",)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.slot:%Y-%m-%d %H:%M}"

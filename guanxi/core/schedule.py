@@ -1,0 +1,82 @@
+"""Periodic jobs: what runs when, as cron expressions (evaluated by cronsim).
+
+``guanxi scheduler`` calls ``schedule_tick`` every few seconds. Each firing is claimed by
+inserting a ScheduleSlot row under a unique constraint, so any number of scheduler processes can
+run (for availability) and each slot still enqueues its job exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from cronsim import CronSim, CronSimError
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from guanxi.core.models import ScheduleSlot
+
+logger = logging.getLogger(__name__)
+
+# A slot missed by more than this (scheduler down) is skipped rather than fired late.
+CATCH_UP = dt.timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    name: str
+    cron: str  # in the deployment's TIME_ZONE
+    task: str  # dotted path of a django-tasks Task
+
+
+SCHEDULE: tuple[ScheduledJob, ...] = (
+    ScheduledJob("recycle-bin-purge", "15 3 * * *", "guanxi.core.tasks.recycle_bin_purge_task"),
+    ScheduledJob("sessions-cleanup", "30 3 * * *", "guanxi.accounts.tasks.sessions_cleanup_task"),
+)
+
+
+def validate_schedule(jobs: tuple[ScheduledJob, ...] = SCHEDULE) -> None:
+    now = timezone.now()
+    for job in jobs:
+        try:
+            CronSim(job.cron, now)
+        except CronSimError as error:
+            raise ValueError(f"schedule {job.name}: bad cron expression {job.cron!r}: {error}") from error
+        import_string(job.task)
+
+
+def last_slot(job: ScheduledJob, now: dt.datetime) -> dt.datetime:
+    """The most recent time at or before ``now`` when ``job`` was due, in UTC."""
+    local = now.astimezone(ZoneInfo(settings.TIME_ZONE))
+    # cronsim walks backwards from the given instant (exclusive), so start one second later.
+    previous = next(CronSim(job.cron, local + dt.timedelta(seconds=1), reverse=True))
+    return previous.astimezone(dt.UTC)
+
+
+def schedule_tick(*, now: dt.datetime | None = None, jobs: tuple[ScheduledJob, ...] = SCHEDULE) -> list[str]:
+    """Enqueue every job whose latest slot has not been claimed yet. Returns the names fired."""
+    now = now or timezone.now()
+    fired: list[str] = []
+    for job in jobs:
+        slot = last_slot(job, now)
+        if now - slot > CATCH_UP:
+            continue
+        try:
+            with transaction.atomic():
+                claimed = ScheduleSlot.objects.create(name=job.name, slot=slot, enqueued_at=now)
+                task = import_string(job.task)
+                transaction.on_commit(lambda task=task, claimed=claimed: _enqueue(task, claimed))
+        except IntegrityError:
+            continue  # another scheduler process claimed this slot first
+        fired.append(job.name)
+    return fired
+
+
+def _enqueue(task: object, claimed: ScheduleSlot) -> None:
+    result = task.enqueue()  # type: ignore[attr-defined]  # a django-tasks Task
+    ScheduleSlot.objects.filter(pk=claimed.pk).update(task_result_id=str(result.id)[:64])
+    logger.info("scheduled %s enqueued as %s", claimed.name, result.id)

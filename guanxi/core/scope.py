@@ -1,0 +1,38 @@
+"""Data scope: which rows a user may see.
+
+Every selector that lists or fetches scoped records filters with ``scope_q``; the rule is the same
+for pages, HTMX fragments, the API, search, exports and reports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+
+class DataScope:
+    SELF = "self"
+    DEPARTMENT = "department"
+    SUBTREE = "subtree"
+    ALL = "all"
+
+
+def scope_q(user: Any, *, owner_field: str | None = "owner", department_field: str | None = "department") -> Q:
+    """A filter for records visible to ``user``.
+
+    ``owner_field`` is the user foreign key that makes a record "mine"; ``department_field`` is
+    the department foreign key. Either may be None when the model has no such field.
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Q(pk__in=[])
+    scope = user.data_scope
+    if scope == DataScope.ALL:
+        return Q()
+    own = Q(**{owner_field: user}) if owner_field else Q(pk__in=[])
+    if scope == DataScope.SELF or department_field is None or user.department_id is None:
+        return own
+    if scope == DataScope.DEPARTMENT:
+        return own | Q(**{department_field: user.department_id})
+    # SUBTREE: the materialised path of a department is a prefix of every descendant's path.
+    return own | Q(**{f"{department_field}__path__startswith": user.department.path})

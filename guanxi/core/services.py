@@ -1,0 +1,143 @@
+"""Writes that every domain shares: versioned updates, soft delete, restore and purge."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.core.audit import audit_record, diff, snapshot
+from guanxi.core.exceptions import ApplicationError, ConflictError
+from guanxi.core.models import AuditEntry, BaseModel
+
+
+def recyclable_models() -> list[type[BaseModel]]:
+    return [m for m in apps.get_models() if issubclass(m, BaseModel) and not m._meta.abstract]
+
+
+def model_update(
+    *,
+    instance: models.Model,
+    data: dict[str, Any],
+    actor: Any,
+    expected_version: int | None = None,
+) -> models.Model:
+    """Apply ``data`` to ``instance`` with optimistic locking and a field-level audit entry.
+
+    The UPDATE carries ``WHERE version = expected``; if someone saved in between, nothing is
+    written and a ConflictError reports both values of every field the caller changed.
+    """
+    model = type(instance)
+    expected = instance.version if expected_version is None else expected_version
+    with transaction.atomic():
+        current = model._base_manager.select_for_update().get(pk=instance.pk)
+        if current.version != expected:
+            changed_by_caller = {k: v for k, v in data.items() if k in {f.name for f in model._meta.fields}}
+            theirs = snapshot(current, tuple(changed_by_caller))
+            raise ConflictError(
+                extra={
+                    "current_version": current.version,
+                    "conflicts": {
+                        name: {"yours": _plain_value(value), "theirs": theirs.get(name)}
+                        for name, value in changed_by_caller.items()
+                    },
+                }
+            )
+        before = snapshot(current)
+        for name, value in data.items():
+            setattr(current, name, value)
+        current.full_clean()
+        stamp: dict[str, Any] = {}
+        if hasattr(current, "updated_at"):
+            current.updated_at = timezone.now()
+            stamp["updated_at"] = current.updated_at
+        if hasattr(current, "updated_by_id") and getattr(actor, "is_authenticated", False):
+            current.updated_by = actor
+            stamp["updated_by"] = actor
+        update_fields = {name: getattr(current, name) for name in data}
+        updated = model._base_manager.filter(pk=current.pk, version=expected).update(
+            version=F("version") + 1, **update_fields, **stamp
+        )
+        if updated != 1:  # pragma: no cover - the row lock above makes this unreachable
+            raise ConflictError()
+        current.version = expected + 1
+        changes = diff(before, snapshot(current))
+        if changes:
+            audit_record(actor=actor, action=AuditEntry.Action.UPDATE, obj=current, changes=changes)
+    return current
+
+
+def _plain_value(value: Any) -> Any:
+    return value.pk if isinstance(value, models.Model) else (str(value) if value is not None else None)
+
+
+def model_create(*, instance: BaseModel, actor: Any) -> BaseModel:
+    """Validate, save and audit a new record."""
+    if getattr(actor, "is_authenticated", False):
+        instance.created_by = actor
+        instance.updated_by = actor
+    instance.full_clean()
+    with transaction.atomic():
+        instance.save(force_insert=True)
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            obj=instance,
+            changes={name: {"before": None, "after": value} for name, value in snapshot(instance).items()},
+        )
+    return instance
+
+
+def object_soft_delete(*, instance: BaseModel, actor: Any) -> BaseModel:
+    if instance.deleted_at is not None:
+        raise ApplicationError(_("This record is already in the recycle bin."), code="already_deleted")
+    with transaction.atomic():
+        now = timezone.now()
+        type(instance)._base_manager.filter(pk=instance.pk).update(
+            deleted_at=now, deleted_by=actor, version=F("version") + 1
+        )
+        instance.deleted_at = now
+        instance.deleted_by = actor
+        instance.version += 1
+        audit_record(actor=actor, action=AuditEntry.Action.DELETE, obj=instance)
+    return instance
+
+
+def object_restore(*, instance: BaseModel, actor: Any) -> BaseModel:
+    if instance.deleted_at is None:
+        raise ApplicationError(_("This record is not in the recycle bin."), code="not_deleted")
+    with transaction.atomic():
+        type(instance)._base_manager.filter(pk=instance.pk).update(
+            deleted_at=None, deleted_by=None, version=F("version") + 1
+        )
+        instance.deleted_at = None
+        instance.deleted_by = None
+        instance.version += 1
+        audit_record(actor=actor, action=AuditEntry.Action.RESTORE, obj=instance)
+    return instance
+
+
+def recycle_bin_purge(*, now: dt.datetime | None = None, days: int | None = None) -> int:
+    """Delete for good what has been in the recycle bin longer than the window. Idempotent."""
+    now = now or timezone.now()
+    window = settings.GUANXI_RECYCLE_DAYS if days is None else days
+    cutoff = now - dt.timedelta(days=window)
+    purged = 0
+    for model in recyclable_models():
+        for instance in model._base_manager.filter(deleted_at__lt=cutoff).iterator():
+            try:
+                with transaction.atomic():
+                    audit_record(actor=None, action=AuditEntry.Action.PURGE, obj=instance)
+                    instance.delete()
+            except models.ProtectedError:
+                # Still referenced by live records (a department with members, say): keep it,
+                # the next run tries again once the references are gone.
+                continue
+            purged += 1
+    return purged

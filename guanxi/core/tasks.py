@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django_tasks import task
+
+from guanxi.core.services import recycle_bin_purge
+
+
+@task()
+def recycle_bin_purge_task() -> int:
+    """Purge what has outlived the recycle-bin window. Idempotent: a rerun finds nothing left."""
+    return recycle_bin_purge()

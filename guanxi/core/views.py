@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError, connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from guanxi.accounts.models import User
+from guanxi.core.models import AuditEntry
+from guanxi.core.navigation import AREAS, area_by_slug
+from guanxi.core.pagination import InvalidCursorError, keyset_paginate
+from guanxi.core.permissions import audit_require_access, recycle_item_get_for_user
+from guanxi.core.selectors import audit_list, recycle_bin_list
+from guanxi.core.services import object_restore
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return TemplateResponse(
+        request,
+        "core/home.html",
+        {"areas": [a for a in AREAS if a.slug != "home"], "recycle_count": len(recycle_bin_list(actor=request.user, limit=100))},
+    )
+
+
+@login_required
+def area(request: HttpRequest, slug: str) -> HttpResponse:
+    found = area_by_slug(slug)
+    if found is None or found.built:
+        raise Http404()
+    return TemplateResponse(request, "core/area_placeholder.html", {"area": found})
+
+
+@login_required
+def recycle_list(request: HttpRequest) -> HttpResponse:
+    return TemplateResponse(request, "core/recycle_list.html", {"items": recycle_bin_list(actor=request.user)})
+
+
+@login_required
+@require_POST
+def recycle_restore(request: HttpRequest, object_type: str, object_id: int) -> HttpResponse:
+    instance = recycle_item_get_for_user(request.user, object_type, object_id)
+    object_restore(instance=instance, actor=request.user)
+    messages.success(request, _("Restored: %(label)s") % {"label": instance.recycle_label()})
+    return redirect("core:recycle-list")
+
+
+@login_required
+def audit_index(request: HttpRequest) -> HttpResponse:
+    audit_require_access(request.user)
+    filters = {
+        "object_type": request.GET.get("object_type", "").strip(),
+        "object_id": request.GET.get("object_id", "").strip(),
+        "action": request.GET.get("action", "").strip(),
+    }
+    actor_id = request.GET.get("actor", "").strip()
+    entries = audit_list(
+        actor=request.user, actor_id=int(actor_id) if actor_id.isdigit() else None, **filters
+    ).select_related("actor")
+    error = None
+    try:
+        page = keyset_paginate(entries, ordering=("-occurred_at", "-id"), cursor=request.GET.get("cursor"), limit=50)
+    except InvalidCursorError as exc:
+        page = keyset_paginate(entries, ordering=("-occurred_at", "-id"), limit=50)
+        error = exc.message
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    if page.next_cursor:
+        query["cursor"] = page.next_cursor
+    template = "core/audit_list.html#rows" if request.htmx else "core/audit_list.html"
+    return TemplateResponse(
+        request,
+        template,
+        {
+            "page": page,
+            "filters": filters,
+            "actor_filter": actor_id,
+            "actions": AuditEntry.Action.choices,
+            "next_query": query.urlencode() if page.next_cursor else "",
+            "cursor_error": error,
+            "actors": User.objects.order_by("username").only("id", "username", "full_name"),
+        },
+    )
+
+
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    """Liveness and database reachability for load balancers; reveals nothing else."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return JsonResponse({"status": "ok"})
+    except DatabaseError:
+        return JsonResponse({"status": "unavailable"}, status=503)

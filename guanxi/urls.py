@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.urls import include, path
+
+from guanxi.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("accounts/", include("guanxi.accounts.urls")),
+    path("", include("guanxi.core.urls")),
+]
+
+handler400 = "guanxi.core.errors.bad_request"
+handler403 = "guanxi.core.errors.permission_denied"
+handler404 = "guanxi.core.errors.page_not_found"
+handler500 = "guanxi.core.errors.server_error"
