@@ -29,7 +29,12 @@ api = NinjaAPI(
 
 
 def error_response(
-    request: HttpRequest, status: int, message: str, code: str, fields: dict | None = None, **extra: object
+    request: HttpRequest,
+    status: int,
+    message: str,
+    code: str,
+    fields: dict | None = None,
+    **extra: object,
 ) -> HttpResponse:
     body = {"message": message, "code": code, "fields": fields or {}}
     body.update(extra)
@@ -52,7 +57,11 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
     for error in exc.errors:
-        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "payload")]
+        location = [
+            str(part)
+            for part in error.get("loc", ())
+            if part not in ("body", "query", "path", "payload")
+        ]
         name = ".".join(location) or "__all__"
         fields.setdefault(name, []).append(_schema_message(error))
     return error_response(request, 422, _("Some fields are not valid."), "invalid", fields)
@@ -102,16 +111,25 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(PermissionDenied)
 def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    return error_response(request, 403, _("You do not have permission to do this."), "permission_denied")
+    return error_response(
+        request, 403, _("You do not have permission to do this."), "permission_denied"
+    )
 
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # ninja raises HttpError with an English text; the one a client meets is a body that is not
+    # JSON, which gets a translated message and a code of its own.
+    if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+        return error_response(
+            request, 400, _("The request body is not valid JSON."), "invalid_json"
+        )
     return error_response(request, exc.status_code, str(exc), "http_error")
 
 
 def _register_routers() -> None:
-    from guanxi.accounts.api import auth_router, router as accounts_router
+    from guanxi.accounts.api import auth_router
+    from guanxi.accounts.api import router as accounts_router
     from guanxi.core.api import router as core_router
 
     api.add_router("/auth", auth_router)

@@ -92,6 +92,25 @@ def worker(argv: list[str]) -> None:
         _manage("db_worker", *argv)
 
 
+USAGE = """usage: guanxi <command> [options]
+
+Guanxi (关系): an open-source CRM.
+
+commands:
+  demo        migrate, load the demo data and serve on http://127.0.0.1:$PORT (default 8000)
+  serve       serve with gunicorn on $GUANXI_BIND (default 127.0.0.1:$PORT)
+  worker      run the background-job worker (RQ when REDIS_URL is set, else the database queue)
+  scheduler   enqueue the periodic jobs when they are due (--once: check once and exit)
+  createuser  create a user: guanxi createuser USERNAME --role ROLE [--department CODE]
+  token       create an API token for a user and print it once: guanxi token USERNAME
+  help        this text; `guanxi help <command>` shows a command's options
+
+Every other command goes to Django's manage.py: guanxi migrate, guanxi check, guanxi shell, …
+Settings come from the environment (DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS,
+GUANXI_DATA_DIR, …); see docs/operations.md.
+"""
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv else "help"
@@ -105,9 +124,11 @@ def main(argv: list[str] | None = None) -> None:
     elif command == "scheduler":
         _django_setup()
         _manage("scheduler", *rest)
+    elif command in {"help", "-h", "--help"} and rest:
+        _django_setup()
+        _manage("help", *rest)
     elif command in {"help", "-h", "--help"}:
-        print(__doc__.strip())
-        print("\nusage: guanxi demo | serve | worker | scheduler | createuser USERNAME | token USERNAME | <manage.py verb>")
+        print(USAGE, end="")
     else:
         _django_setup()
         _manage(command, *rest)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -53,7 +52,9 @@ def pytest(label: str, args: list[str], env: dict[str, str]) -> tuple[int, str]:
         if re.search(r"\b(passed|failed|error|no tests ran)\b", line) and line.startswith("="):
             last = line.strip("= \n")
     code = process.wait()
-    print(f"----- leg {label}: exit {code} in {time.monotonic() - started:.0f}s: {last}", flush=True)
+    print(
+        f"----- leg {label}: exit {code} in {time.monotonic() - started:.0f}s: {last}", flush=True
+    )
     return code, last
 
 
@@ -67,10 +68,12 @@ def main() -> int:
     pg_host, pg_port = "127.0.0.1", 5432
     if reachable(pg_host, pg_port):
         env = dict(base_env, DATABASE_URL=PG_URL)
-        code, summary = pytest("postgresql", ["-m", "not browser", "-p", "no:cacheprovider", *extra], env)
+        code, summary = pytest(
+            "postgresql", ["-m", "not browser", "-p", "no:cacheprovider", *extra], env
+        )
         results.append(("postgresql", code, summary))
     elif CI:
-        print("leg postgresql: FAILED: PostgreSQL is not reachable at 127.0.0.1:5432 (required under CI)")
+        print("leg postgresql: FAILED: no PostgreSQL at 127.0.0.1:5432 (required under CI)")
         results.append(("postgresql", 1, "server missing"))
     else:
         print("leg postgresql: skipped: no PostgreSQL at 127.0.0.1:5432")
@@ -80,7 +83,9 @@ def main() -> int:
         code, summary = pytest("browser", ["-m", "browser", "-p", "no:cacheprovider", *extra], env)
         results.append(("browser", code, summary))
     elif CI:
-        print(f"leg browser: FAILED: {CHROMIUM} is missing (required under CI; .ci/run installs it)")
+        print(
+            f"leg browser: FAILED: {CHROMIUM} is missing (required under CI; .ci/run installs it)"
+        )
         results.append(("browser", 1, "chromium missing"))
     else:
         print(f"leg browser: skipped: {CHROMIUM} is missing (apt-get install chromium)")

@@ -26,13 +26,41 @@ def skip_or_fail(reason: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> Any:
-    # The rate limiter and django-axes keep counters in the cache; tests must not share them.
+def _fresh_cache(request: Any) -> Any:
+    # The rate limiter and django-axes keep counters in the cache (a database table by default);
+    # tests must not share them. Tests without database access have no cache to clear.
+    names = set(request.fixturenames)
+    if "transactional_db" in names or "live_server" in names:
+        request.getfixturevalue("transactional_db")
+    elif "django_db" in request.keywords or "db" in names:
+        request.getfixturevalue("db")
+    else:
+        yield
+        return
     from django.core.cache import cache
 
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_data_dir(tmp_path_factory: Any) -> Any:
+    """Keep tests away from the demo's var/: its collected static files, manifest and uploads."""
+    from django.test import override_settings
+
+    root = tmp_path_factory.mktemp("guanxi-data")
+    (root / "static").mkdir()
+    (root / "media").mkdir()
+    with override_settings(
+        STATIC_ROOT=root / "static",
+        MEDIA_ROOT=root / "media",
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    ):
+        yield root
 
 
 @dataclass
@@ -141,3 +169,44 @@ class ApiClient:
 @pytest.fixture
 def api() -> Any:
     return ApiClient
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _audit_trail_flushable() -> Any:
+    """Let transactional tests empty the audit trail between tests.
+
+    TransactionTestCase flushes every table after a test, but the audit trail's triggers refuse
+    DELETE and TRUNCATE, which is their whole point. Only Django's test flush lifts them, inside
+    its own transaction, and puts them back before it commits; tests always see the real triggers.
+    """
+    import importlib
+
+    from django.db import transaction
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    migration = importlib.import_module("guanxi.core.migrations.0002_audit_append_only")
+    original = BaseDatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self: Any, sql_list: list[str]) -> None:
+        if not any("core_auditentry" in sql for sql in sql_list):
+            return original(self, sql_list)
+        vendor = self.connection.vendor
+        with transaction.atomic(using=self.connection.alias):
+            with self.connection.cursor() as cursor:
+                if vendor == "postgresql":
+                    cursor.execute("ALTER TABLE core_auditentry DISABLE TRIGGER USER")
+                else:
+                    for statement in migration.SQLITE_REVERSE:
+                        cursor.execute(statement)
+            original(self, sql_list)
+            with self.connection.cursor() as cursor:
+                if vendor == "postgresql":
+                    cursor.execute("ALTER TABLE core_auditentry ENABLE TRIGGER USER")
+                else:
+                    for statement in migration.SQLITE_FORWARD:
+                        cursor.execute(statement)
+        return None
+
+    BaseDatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]
+    yield
+    BaseDatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]

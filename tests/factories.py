@@ -21,7 +21,9 @@ class DepartmentFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class: type, *args: object, **kwargs: object) -> Department:
-        return department_create(actor=None, name=kwargs["name"], code=kwargs["code"], parent=kwargs.get("parent"))
+        return department_create(
+            actor=None, name=kwargs["name"], code=kwargs["code"], parent=kwargs.get("parent")
+        )
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -13,7 +13,9 @@ from guanxi.accounts.models import Department, User
 from guanxi.accounts.roles import DataScopeChoice, Role
 
 
-def apply_errors(form: forms.Form, error: ValidationError, field_map: dict[str, str] | None = None) -> None:
+def apply_errors(
+    form: forms.Form, error: ValidationError, field_map: dict[str, str] | None = None
+) -> None:
     """Show a service's ValidationError on the form, next to the fields it names."""
     field_map = field_map or {}
     if hasattr(error, "error_dict"):
@@ -44,9 +46,13 @@ class LanguageForm(forms.Form):
 
 
 class PasswordChangeForm(forms.Form):
-    current_password = forms.CharField(label=_("Current password"), strip=False, widget=forms.PasswordInput)
+    current_password = forms.CharField(
+        label=_("Current password"), strip=False, widget=forms.PasswordInput
+    )
     new_password = forms.CharField(label=_("New password"), strip=False, widget=forms.PasswordInput)
-    new_password_again = forms.CharField(label=_("New password again"), strip=False, widget=forms.PasswordInput)
+    new_password_again = forms.CharField(
+        label=_("New password again"), strip=False, widget=forms.PasswordInput
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -65,10 +71,16 @@ class UserForm(forms.Form):
     email = forms.EmailField(label=_("E-mail"), required=False)
     phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
-    department = forms.ModelChoiceField(label=_("Department"), queryset=Department.objects.all(), required=False)
-    manager = forms.ModelChoiceField(label=_("Manager"), queryset=User.objects.filter(is_active=True), required=False)
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.all(), required=False
+    )
+    manager = forms.ModelChoiceField(
+        label=_("Manager"), queryset=User.objects.filter(is_active=True), required=False
+    )
     language = forms.ChoiceField(
-        label=_("Language"), choices=[("", _("Browser default")), *settings.LANGUAGES], required=False
+        label=_("Language"),
+        choices=[("", _("Browser default")), *settings.LANGUAGES],
+        required=False,
     )
     password = forms.CharField(
         label=_("Initial password"),
@@ -88,11 +100,26 @@ class UserForm(forms.Form):
 
 class DepartmentForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
-    code = forms.SlugField(label=_("Code"), max_length=50, help_text=_("Letters, digits, - and _ only."))
-    parent = forms.ModelChoiceField(label=_("Parent department"), queryset=Department.objects.all(), required=False)
+    code = forms.SlugField(
+        label=_("Code"), max_length=50, help_text=_("Letters, digits, - and _ only.")
+    )
+    parent = forms.ModelChoiceField(
+        label=_("Parent department"), queryset=Department.objects.all(), required=False
+    )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class RoleSettingForm(forms.Form):
+    """One row of the roles table. Its inputs sit in table cells outside the <form> element (a
+    form cannot wrap a table row), so each input names its form with the HTML form attribute."""
+
     data_scope = forms.ChoiceField(label=_("Data scope"), choices=DataScopeChoice.choices)
     require_otp = forms.BooleanField(label=_("Require two-factor sign-in"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        form_id = f"role-form-{self.prefix}"
+        self.fields["data_scope"].widget.attrs.update({"form": form_id, "class": "form-select"})
+        self.fields["require_otp"].widget.attrs.update(
+            {"form": form_id, "class": "form-check-input"}
+        )

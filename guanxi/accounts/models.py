@@ -17,7 +17,12 @@ class Department(BaseModel):
     ("1/4/9/"), so "this department and everything below" is one indexed prefix match."""
 
     name = models.CharField(_("name"), max_length=100)
-    code = models.SlugField(_("code"), max_length=50, unique=True)
+    code = models.SlugField(
+        _("code"),
+        max_length=50,
+        unique=True,
+        error_messages={"unique": _("A department with this code already exists.")},
+    )
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent department"),
@@ -135,7 +140,10 @@ class ApiToken(models.Model):
     """A personal API token. Only its SHA-256 is stored; the token is shown once."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
     )
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=16)

@@ -17,7 +17,9 @@ def require_capability(actor: Any, capability: str) -> None:
 
 
 def user_get_for_user(actor: User, pk: Any, *, write: bool = False) -> User:
-    user = user_visible_queryset(actor=actor).select_related("department").filter(pk=_int(pk)).first()
+    user = (
+        user_visible_queryset(actor=actor).select_related("department").filter(pk=_int(pk)).first()
+    )
     if user is None:
         raise NotFoundError()
     if write and not actor.can(Capability.MANAGE_USERS):
@@ -25,7 +27,9 @@ def user_get_for_user(actor: User, pk: Any, *, write: bool = False) -> User:
     return user
 
 
-def department_get_for_user(actor: User, pk: Any, *, write: bool = False, deleted: bool = False) -> Department:
+def department_get_for_user(
+    actor: User, pk: Any, *, write: bool = False, deleted: bool = False
+) -> Department:
     manager = Department.all_objects if deleted else Department.objects
     department = manager.filter(pk=_int(pk)).first()
     if department is None or not actor.is_active:

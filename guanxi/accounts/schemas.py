@@ -9,7 +9,9 @@ class TokenRequest(Schema):
     username: str = Field(..., max_length=150)
     password: str = Field(..., max_length=4096)
     name: str = Field("API", max_length=100, description="A label to recognise the token by.")
-    otp: str | None = Field(None, max_length=12, description="Current TOTP code, if the user has a second factor.")
+    otp: str | None = Field(
+        None, max_length=12, description="Current TOTP code, if the user has a second factor."
+    )
 
 
 class TokenCreated(Schema):

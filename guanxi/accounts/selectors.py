@@ -39,7 +39,11 @@ def user_list(
         users = users.filter(role=role)
     if department_id:
         department = Department.objects.filter(pk=department_id).first()
-        users = users.filter(department__path__startswith=department.path) if department else users.none()
+        users = (
+            users.filter(department__path__startswith=department.path)
+            if department
+            else users.none()
+        )
     if active is not None:
         users = users.filter(is_active=active)
     return users
@@ -69,4 +73,6 @@ def session_list(*, user: User) -> QuerySet[LoginSession]:
 
 
 def user_requires_otp(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and RoleSetting.for_role(user.role).require_otp)
+    return bool(
+        getattr(user, "is_authenticated", False) and RoleSetting.for_role(user.role).require_otp
+    )

@@ -26,6 +26,8 @@ urlpatterns = [
     path("departments/", views.department_index, name="department-list"),
     path("departments/new/", views.department_create, name="department-create"),
     path("departments/<int:department_id>/", views.department_edit, name="department-edit"),
-    path("departments/<int:department_id>/delete/", views.department_delete, name="department-delete"),
+    path(
+        "departments/<int:department_id>/delete/", views.department_delete, name="department-delete"
+    ),
     path("roles/", views.role_index, name="role-list"),
 ]

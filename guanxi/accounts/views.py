@@ -4,10 +4,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, resolve_url
 from django.template.response import TemplateResponse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
-from django_otp import devices_for_user, login as otp_login, match_token
+from django_otp import devices_for_user, match_token
+from django_otp import login as otp_login
 
 from guanxi.accounts import services
 from guanxi.accounts.forms import (
@@ -80,13 +81,29 @@ def _finish_login(request: HttpRequest, user: User, next_url: str) -> HttpRespon
     return response
 
 
-def login_locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
-    """django-axes calls this when an address/username pair is locked out."""
-    form = LoginForm()
-    form.add_error(None, _("Too many failed sign-in attempts. Try again in %(minutes)s minutes.") % {
-        "minutes": int(settings.AXES_COOLOFF_TIME * 60)
-    })
-    return TemplateResponse(request, "accounts/login.html", {"form": form, "locked": True}, status=429).render()
+def _lockout_message() -> str:
+    return _("Too many failed sign-in attempts. Try again in %(minutes)s minutes.") % {
+        "minutes": max(1, round(settings.AXES_COOLOFF_TIME * 60))
+    }
+
+
+def login_locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
+) -> HttpResponse:
+    """django-axes calls this for every request it saw locked out: the HTML sign-in page and the
+    API token endpoint. Each already answered 429 in its own format; keep that answer."""
+    if isinstance(original_response, HttpResponse) and original_response.status_code == 429:
+        return original_response
+    retry_after = str(max(1, round(settings.AXES_COOLOFF_TIME * 3600)))
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse(
+            {"message": _lockout_message(), "code": "locked_out", "fields": {}}, status=429
+        )
+    else:
+        context = {"form": LoginForm(), "locked": True, "locked_message": _lockout_message()}
+        response = TemplateResponse(request, "accounts/login.html", context, status=429).render()
+    response["Retry-After"] = retry_after
+    return response
 
 
 @never_cache
@@ -138,9 +155,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        from guanxi.accounts.models import LoginSession
-
-        LoginSession.objects.filter(session_key=request.session.session_key or "").delete()
+        services.session_end(user=request.user, session_key=request.session.session_key or "")
     logout(request)
     return redirect("accounts:login")
 
@@ -186,20 +201,23 @@ def profile(request: HttpRequest) -> HttpResponse:
 def password_change(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.POST)
     if form.is_valid():
-        if not request.user.check_password(form.cleaned_data["current_password"]):
-            form.add_error("current_password", _("The current password is wrong."))
+        old_key = request.session.session_key
+        try:
+            services.user_password_change(
+                user=request.user,
+                current_password=form.cleaned_data["current_password"],
+                new_password=form.cleaned_data["new_password"],
+                session_key=old_key,
+            )
+        except ValidationError as error:
+            apply_errors(form, error, {"password": "new_password"})
         else:
-            try:
-                services.user_set_password(actor=request.user, user=request.user, password=form.cleaned_data["new_password"])
-            except ValidationError as error:
-                apply_errors(form, error, {"password": "new_password"})
-            else:
-                from django.contrib.auth import update_session_auth_hash
-
-                update_session_auth_hash(request, request.user)
-                messages.success(request, _("Your password was changed."))
-                return redirect("accounts:profile")
-    return TemplateResponse(request, "accounts/profile.html", _profile_context(request, password_form=form), status=400)
+            update_session_auth_hash(request, request.user)  # keeps this session signed in
+            services.session_rekey(old_key=old_key, new_key=request.session.session_key)
+            messages.success(request, _("Your password was changed."))
+            return redirect("accounts:profile")
+    context = _profile_context(request, password_form=form)
+    return TemplateResponse(request, "accounts/profile.html", context, status=400)
 
 
 @login_required
@@ -208,12 +226,20 @@ def token_add(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST)
     if form.is_valid():
         try:
-            token, raw = services.token_create(actor=request.user, user=request.user, name=form.cleaned_data["name"])
+            token, raw = services.token_create(
+                actor=request.user, user=request.user, name=form.cleaned_data["name"]
+            )
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            return TemplateResponse(request, "accounts/profile.html", _profile_context(request, new_token=raw, new_token_name=token.name))
-    return TemplateResponse(request, "accounts/profile.html", _profile_context(request, token_form=form), status=400)
+            return TemplateResponse(
+                request,
+                "accounts/profile.html",
+                _profile_context(request, new_token=raw, new_token_name=token.name),
+            )
+    return TemplateResponse(
+        request, "accounts/profile.html", _profile_context(request, token_form=form), status=400
+    )
 
 
 @login_required
@@ -231,15 +257,10 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def sessions_end_others(request: HttpRequest) -> HttpResponse:
-    from django.contrib.sessions.models import Session
-
-    from guanxi.accounts.models import LoginSession
-
-    others = LoginSession.objects.filter(user=request.user).exclude(session_key=request.session.session_key)
-    keys = list(others.values_list("session_key", flat=True))
-    Session.objects.filter(session_key__in=keys).delete()
-    others.delete()
-    messages.success(request, _("Signed out of %(count)s other sessions.") % {"count": len(keys)})
+    ended = services.user_sessions_end(
+        user=request.user, keep_session_key=request.session.session_key
+    )
+    messages.success(request, _("Signed out of %(count)s other sessions.") % {"count": ended})
     return redirect("accounts:profile")
 
 
@@ -251,7 +272,9 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            confirmed = services.otp_device_confirm(user=request.user, token=form.cleaned_data["otp_token"])
+            confirmed = services.otp_device_confirm(
+                user=request.user, token=form.cleaned_data["otp_token"]
+            )
         except ValidationError as error:
             apply_errors(form, error)
         except ApplicationError as error:
@@ -267,7 +290,12 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "accounts/otp_setup.html",
-        {"form": form, "qr": qr, "secret": secret, "required": request.user.role_setting.require_otp},
+        {
+            "form": form,
+            "qr": qr,
+            "secret": secret,
+            "required": request.user.role_setting.require_otp,
+        },
         status=400 if form.errors else 200,
     )
 
@@ -292,7 +320,9 @@ def user_index(request: HttpRequest) -> HttpResponse:
     role = request.GET.get("role", "")
     active_param = request.GET.get("active", "1")
     active = {"1": True, "0": False}.get(active_param)
-    users = user_list(actor=request.user, query=query, role=role if role in Role.values else "", active=active)
+    users = user_list(
+        actor=request.user, query=query, role=role if role in Role.values else "", active=active
+    )
     template = "accounts/user_list.html#results" if request.htmx else "accounts/user_list.html"
     return TemplateResponse(
         request,
@@ -333,7 +363,10 @@ def user_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("User %(name)s was created.") % {"name": user})
             return redirect("accounts:user-list")
     return TemplateResponse(
-        request, "accounts/user_form.html", {"form": form, "creating": True}, status=400 if form.errors else 200
+        request,
+        "accounts/user_form.html",
+        {"form": form, "creating": True},
+        status=400 if form.errors else 200,
     )
 
 
@@ -355,9 +388,12 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     conflict = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        changes = {k: data[k] for k in ("full_name", "email", "phone", "role", "department", "manager", "language")}
+        # Only what the person changed goes to the service, so a conflict names real conflicts.
+        changes = {k: data[k] for k in services.USER_EDITABLE_FIELDS if k in form.changed_data}
         try:
-            services.user_update(actor=request.user, user=target, data=changes, expected_version=data["version"])
+            services.user_update(
+                actor=request.user, user=target, data=changes, expected_version=data["version"]
+            )
         except ValidationError as error:
             apply_errors(form, error)
         except ConflictError as error:
@@ -382,7 +418,11 @@ def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
     target = user_get_for_user(request.user, user_id, write=True)
     try:
         services.user_deactivate(actor=request.user, user=target)
-        messages.success(request, _("%(name)s was deactivated; their sessions and API tokens no longer work.") % {"name": target})
+        messages.success(
+            request,
+            _("%(name)s was deactivated; their sessions and API tokens no longer work.")
+            % {"name": target},
+        )
     except ApplicationError as error:
         messages.error(request, str(error.message))
     return redirect("accounts:user-list")
@@ -433,7 +473,10 @@ def department_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Department created."))
             return redirect("accounts:department-list")
     return TemplateResponse(
-        request, "accounts/department_form.html", {"form": form, "creating": True}, status=400 if form.errors else 200
+        request,
+        "accounts/department_form.html",
+        {"form": form, "creating": True},
+        status=400 if form.errors else 200,
     )
 
 
@@ -442,7 +485,12 @@ def department_edit(request: HttpRequest, department_id: int) -> HttpResponse:
     department = department_get_for_user(request.user, department_id, write=True)
     form = DepartmentForm(
         request.POST or None,
-        initial={"name": department.name, "code": department.code, "parent": department.parent, "version": department.version},
+        initial={
+            "name": department.name,
+            "code": department.code,
+            "parent": department.parent,
+            "version": department.version,
+        },
     )
     form.fields["parent"].queryset = Department.objects.exclude(path__startswith=department.path)
     conflict = None
@@ -452,7 +500,7 @@ def department_edit(request: HttpRequest, department_id: int) -> HttpResponse:
             services.department_update(
                 actor=request.user,
                 department=department,
-                data={"name": data["name"], "code": data["code"], "parent": data["parent"]},
+                data={k: data[k] for k in ("name", "code", "parent") if k in form.changed_data},
                 expected_version=data["version"],
             )
         except ValidationError as error:
@@ -477,7 +525,9 @@ def department_delete(request: HttpRequest, department_id: int) -> HttpResponse:
     department = department_get_for_user(request.user, department_id, write=True)
     try:
         services.department_delete(actor=request.user, department=department)
-        messages.success(request, _("%(name)s was moved to the recycle bin.") % {"name": department})
+        messages.success(
+            request, _("%(name)s was moved to the recycle bin.") % {"name": department}
+        )
     except ApplicationError as error:
         messages.error(request, str(error.message))
     return redirect("accounts:department-list")
@@ -492,7 +542,9 @@ def role_index(request: HttpRequest) -> HttpResponse:
     for setting in role_setting_list():
         prefix = setting.role
         form = RoleSettingForm(
-            request.POST if request.method == "POST" and request.POST.get("role") == setting.role else None,
+            request.POST
+            if request.method == "POST" and request.POST.get("role") == setting.role
+            else None,
             prefix=prefix,
             initial={"data_scope": setting.data_scope, "require_otp": setting.require_otp},
         )
@@ -508,4 +560,7 @@ def role_index(request: HttpRequest) -> HttpResponse:
     if saved:
         messages.success(request, _("Saved."))
         return redirect("accounts:role-list")
-    return TemplateResponse(request, "accounts/role_list.html", {"rows": rows})
+    invalid = any(row["form"].is_bound for row in rows)
+    return TemplateResponse(
+        request, "accounts/role_list.html", {"rows": rows}, status=400 if invalid else 200
+    )

@@ -53,7 +53,11 @@ def audit_index(
     """The audit trail, newest first. Read-only: there is no endpoint that changes it."""
     audit_require_access(request.auth)
     entries = audit_list(
-        actor=request.auth, object_type=object_type, object_id=object_id, actor_id=actor_id, action=action
+        actor=request.auth,
+        object_type=object_type,
+        object_id=object_id,
+        actor_id=actor_id,
+        action=action,
     )
     page = keyset_paginate(entries, ordering=("-occurred_at", "-id"), cursor=cursor, limit=limit)
     return {"items": page.items, "next_cursor": page.next_cursor}

@@ -6,18 +6,26 @@ needs that is not part of any business argument, so the middleware keeps it here
 
 from __future__ import annotations
 
+import ipaddress
 from contextvars import ContextVar
 
 request_ip: ContextVar[str | None] = ContextVar("guanxi_request_ip", default=None)
 
 
 def client_ip(meta: dict) -> str | None:
-    # Behind a reverse proxy the operator sets GUANXI_TRUSTED_PROXY_COUNT, otherwise the socket
-    # address is the only honest answer.
+    """The client's address: the socket's, or behind GUANXI_TRUSTED_PROXY_COUNT reverse proxies
+    the one the outermost trusted proxy saw. Anything that is not an IP address (a forged header,
+    a unix socket) is None, so it can never break the audit write that records it."""
     from django.conf import settings
 
+    candidate = meta.get("REMOTE_ADDR")
     if getattr(settings, "GUANXI_TRUSTED_PROXY_COUNT", 0):
-        forwarded = [p.strip() for p in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
+        forwarded = [
+            p.strip() for p in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()
+        ]
         if forwarded:
-            return forwarded[-min(settings.GUANXI_TRUSTED_PROXY_COUNT, len(forwarded))]
-    return meta.get("REMOTE_ADDR")
+            candidate = forwarded[-min(settings.GUANXI_TRUSTED_PROXY_COUNT, len(forwarded))]
+    try:
+        return str(ipaddress.ip_address((candidate or "").strip()))
+    except ValueError:
+        return None

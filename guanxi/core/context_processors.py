@@ -16,7 +16,11 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     path = request.path
 
     def entry(area: Any) -> dict[str, Any]:
-        url = reverse(area.url_name, args=[area.slug]) if area.url_name == "core:area" else reverse(area.url_name)
+        url = (
+            reverse(area.url_name, args=[area.slug])
+            if area.url_name == "core:area"
+            else reverse(area.url_name)
+        )
         active = path == url if area.url_name == "core:home" else path.startswith(url)
         return {"area": area, "url": url, "active": active}
 

@@ -22,3 +22,14 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return HttpResponseServerError(loader.get_template("500.html").render({}))
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form posted without a valid CSRF token: usually a page left open past the session, so
+    say so in our own 403 page instead of Django's technical one."""
+    from django.utils.translation import gettext as _
+
+    message = _(
+        "The form has expired or was sent from another site. Reload the page and try again."
+    )
+    return TemplateResponse(request, "403.html", {"message": message}, status=403).render()

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -78,6 +79,37 @@ class BaseModel(models.Model):
     def recycle_label(self) -> str:
         return str(self)
 
+    def validate_unique(self, exclude: Any = None) -> None:
+        """Django checks uniqueness through the default manager, which hides soft-deleted rows,
+        but the database constraint still sees them: a code kept by a record in the recycle bin
+        would pass validation and then fail on save. Check those rows too."""
+        super().validate_unique(exclude)
+        unique_checks, _date_checks = self._get_unique_checks(
+            exclude=exclude, include_meta_constraints=True
+        )
+        errors: dict[str, list[ValidationError]] = {}
+        for model_class, fields in unique_checks:
+            lookup = {}
+            for name in fields:
+                value = getattr(self, self._meta.get_field(name).attname)
+                if value is None or value == "":
+                    break
+                lookup[name] = value
+            else:
+                rows = model_class._base_manager.filter(deleted_at__isnull=False, **lookup)
+                if not self._state.adding and self.pk is not None:
+                    rows = rows.exclude(pk=self.pk)
+                if rows.exists():
+                    key = fields[0] if len(fields) == 1 else NON_FIELD_ERRORS
+                    message = _("%(error)s It belongs to a record in the recycle bin.") % {
+                        "error": self.unique_error_message(model_class, fields).messages[0]
+                    }
+                    errors.setdefault(key, []).append(
+                        ValidationError(message, code="unique_deleted")
+                    )
+        if errors:
+            raise ValidationError(errors)
+
 
 class AuditEntry(models.Model):
     """One change or one reveal of personal data. Append-only: database triggers refuse UPDATE and
@@ -122,7 +154,8 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id", "-occurred_at"])]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_label}"
+        when = f"{self.occurred_at:%Y-%m-%d %H:%M}"
+        return f"{when} {self.actor_label} {self.action} {self.object_label}"
 
 
 class ScheduleSlot(models.Model):

@@ -31,19 +31,28 @@ AREAS: tuple[Area, ...] = (
         "customers",
         _("Customers"),
         "C1, C2",
-        _("Customer archive, contacts, tags, the customer pool, duplicate check, history library and needs."),
+        _(
+            "Customer archive, contacts, tags, the customer pool, duplicate check, "
+            "history library and needs."
+        ),
     ),
     Area(
         "engagement",
         _("Follow-ups"),
         "C3",
-        _("Interaction log, maintenance policies per customer class, today's tasks and the care calendar."),
+        _(
+            "Interaction log, maintenance policies per customer class, today's tasks "
+            "and the care calendar."
+        ),
     ),
     Area(
         "sales",
         _("Sales"),
         "C7",
-        _("Products and prices, opportunities on a kanban board, orders and government procurement."),
+        _(
+            "Products and prices, opportunities on a kanban board, orders and "
+            "government procurement."
+        ),
     ),
     Area(
         "service",
@@ -61,7 +70,10 @@ AREAS: tuple[Area, ...] = (
         "insights",
         _("Insights"),
         "C6, C8, C13",
-        _("KPIs, RFM and lifetime value, churn warning, key accounts, the monthly report and team performance."),
+        _(
+            "KPIs, RFM and lifetime value, churn warning, key accounts, the monthly "
+            "report and team performance."
+        ),
     ),
     Area("loyalty", _("Loyalty"), "C9", _("Points, coupons and membership levels.")),
     Area("risk", _("Risk"), "C10", _("Risk register per customer and warning signals.")),
@@ -74,10 +86,36 @@ AREAS: tuple[Area, ...] = (
 )
 
 SETTINGS_AREAS: tuple[Area, ...] = (
-    Area("users", _("Users"), "C15", "", url_name="accounts:user-list", built=True, needs=Capability.VIEW_TEAM),
-    Area("departments", _("Departments"), "C15", "", url_name="accounts:department-list", built=True),
-    Area("roles", _("Roles"), "C15", "", url_name="accounts:role-list", built=True, needs=Capability.MANAGE_ROLES),
-    Area("audit", _("Audit trail"), "C15", "", url_name="core:audit-list", built=True, needs=Capability.VIEW_AUDIT),
+    Area(
+        "users",
+        _("Users"),
+        "C15",
+        "",
+        url_name="accounts:user-list",
+        built=True,
+        needs=Capability.VIEW_TEAM,
+    ),
+    Area(
+        "departments", _("Departments"), "C15", "", url_name="accounts:department-list", built=True
+    ),
+    Area(
+        "roles",
+        _("Roles"),
+        "C15",
+        "",
+        url_name="accounts:role-list",
+        built=True,
+        needs=Capability.MANAGE_ROLES,
+    ),
+    Area(
+        "audit",
+        _("Audit trail"),
+        "C15",
+        "",
+        url_name="core:audit-list",
+        built=True,
+        needs=Capability.VIEW_AUDIT,
+    ),
     Area("recycle", _("Recycle bin"), "C15", "", url_name="core:recycle-list", built=True),
 )
 

@@ -45,19 +45,24 @@ def validate_schedule(jobs: tuple[ScheduledJob, ...] = SCHEDULE) -> None:
         try:
             CronSim(job.cron, now)
         except CronSimError as error:
-            raise ValueError(f"schedule {job.name}: bad cron expression {job.cron!r}: {error}") from error
+            raise ValueError(
+                f"schedule {job.name}: bad cron expression {job.cron!r}: {error}"
+            ) from error
         import_string(job.task)
 
 
 def last_slot(job: ScheduledJob, now: dt.datetime) -> dt.datetime:
     """The most recent time at or before ``now`` when ``job`` was due, in UTC."""
     local = now.astimezone(ZoneInfo(settings.TIME_ZONE))
-    # cronsim walks backwards from the given instant (exclusive), so start one second later.
-    previous = next(CronSim(job.cron, local + dt.timedelta(seconds=1), reverse=True))
+    # cronsim walks backwards from the given instant, exclusive and to the microsecond, so start
+    # one microsecond later to include ``now`` itself (and nothing after it).
+    previous = next(CronSim(job.cron, local + dt.timedelta(microseconds=1), reverse=True))
     return previous.astimezone(dt.UTC)
 
 
-def schedule_tick(*, now: dt.datetime | None = None, jobs: tuple[ScheduledJob, ...] = SCHEDULE) -> list[str]:
+def schedule_tick(
+    *, now: dt.datetime | None = None, jobs: tuple[ScheduledJob, ...] = SCHEDULE
+) -> list[str]:
     """Enqueue every job whose latest slot has not been claimed yet. Returns the names fired."""
     now = now or timezone.now()
     fired: list[str] = []
@@ -65,18 +70,18 @@ def schedule_tick(*, now: dt.datetime | None = None, jobs: tuple[ScheduledJob, .
         slot = last_slot(job, now)
         if now - slot > CATCH_UP:
             continue
+        # The claim and the enqueue stand or fall together: if the queue is unreachable the claim is
+        # rolled back and the next tick tries again (within CATCH_UP), instead of a claimed slot
+        # whose job never ran. The jobs do not read the slot row, so enqueueing before the commit
+        # is safe; with the database backend both rows even commit atomically.
         try:
             with transaction.atomic():
                 claimed = ScheduleSlot.objects.create(name=job.name, slot=slot, enqueued_at=now)
-                task = import_string(job.task)
-                transaction.on_commit(lambda task=task, claimed=claimed: _enqueue(task, claimed))
+                result = import_string(job.task).enqueue()
+                claimed.task_result_id = str(result.id)[:64]
+                claimed.save(update_fields=["task_result_id"])
         except IntegrityError:
             continue  # another scheduler process claimed this slot first
+        logger.info("scheduled %s for %s enqueued as %s", job.name, slot.isoformat(), result.id)
         fired.append(job.name)
     return fired
-
-
-def _enqueue(task: object, claimed: ScheduleSlot) -> None:
-    result = task.enqueue()  # type: ignore[attr-defined]  # a django-tasks Task
-    ScheduleSlot.objects.filter(pk=claimed.pk).update(task_result_id=str(result.id)[:64])
-    logger.info("scheduled %s enqueued as %s", claimed.name, result.id)

@@ -18,21 +18,30 @@ class DataScope:
     ALL = "all"
 
 
-def scope_q(user: Any, *, owner_field: str | None = "owner", department_field: str | None = "department") -> Q:
+def scope_q(
+    user: Any, *, owner_field: str | None = "owner", department_field: str | None = "department"
+) -> Q:
     """A filter for records visible to ``user``.
 
-    ``owner_field`` is the user foreign key that makes a record "mine"; ``department_field`` is
-    the department foreign key. Either may be None when the model has no such field.
+    ``owner_field`` is the user foreign key that makes a record "mine" (``"pk"`` when the scoped
+    model is the user itself); ``department_field`` is the department foreign key. Either may be
+    None when the model has no such field.
     """
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Q(pk__in=[])
     scope = user.data_scope
     if scope == DataScope.ALL:
         return Q()
-    own = Q(**{owner_field: user}) if owner_field else Q(pk__in=[])
+    # By id, so the owner field may be a foreign key to the user or the user's own "pk".
+    own = Q(**{owner_field: user.pk}) if owner_field else Q(pk__in=[])
     if scope == DataScope.SELF or department_field is None or user.department_id is None:
         return own
     if scope == DataScope.DEPARTMENT:
         return own | Q(**{department_field: user.department_id})
-    # SUBTREE: the materialised path of a department is a prefix of every descendant's path.
-    return own | Q(**{f"{department_field}__path__startswith": user.department.path})
+    if scope == DataScope.SUBTREE and user.department.path:
+        # The materialised path of a department is a prefix of every descendant's path.
+        return own | Q(**{f"{department_field}__path__startswith": user.department.path})
+    if scope == DataScope.SUBTREE:
+        return own | Q(**{department_field: user.department_id})
+    # An unknown scope (a value left over in the database, say) shows no more than own records.
+    return own

@@ -38,7 +38,9 @@ def model_update(
     with transaction.atomic():
         current = model._base_manager.select_for_update().get(pk=instance.pk)
         if current.version != expected:
-            changed_by_caller = {k: v for k, v in data.items() if k in {f.name for f in model._meta.fields}}
+            changed_by_caller = {
+                k: v for k, v in data.items() if k in {f.name for f in model._meta.fields}
+            }
             theirs = snapshot(current, tuple(changed_by_caller))
             raise ConflictError(
                 extra={
@@ -74,7 +76,9 @@ def model_update(
 
 
 def _plain_value(value: Any) -> Any:
-    return value.pk if isinstance(value, models.Model) else (str(value) if value is not None else None)
+    return (
+        value.pk if isinstance(value, models.Model) else (str(value) if value is not None else None)
+    )
 
 
 def model_create(*, instance: BaseModel, actor: Any) -> BaseModel:
@@ -89,19 +93,32 @@ def model_create(*, instance: BaseModel, actor: Any) -> BaseModel:
             actor=actor,
             action=AuditEntry.Action.CREATE,
             obj=instance,
-            changes={name: {"before": None, "after": value} for name, value in snapshot(instance).items()},
+            changes={
+                name: {"before": None, "after": value} for name, value in snapshot(instance).items()
+            },
         )
     return instance
 
 
 def object_soft_delete(*, instance: BaseModel, actor: Any) -> BaseModel:
+    """Move ``instance`` to the recycle bin. It stays restorable until the purge window ends."""
     if instance.deleted_at is not None:
-        raise ApplicationError(_("This record is already in the recycle bin."), code="already_deleted")
+        raise ApplicationError(
+            _("This record is already in the recycle bin."), code="already_deleted"
+        )
     with transaction.atomic():
         now = timezone.now()
-        type(instance)._base_manager.filter(pk=instance.pk).update(
-            deleted_at=now, deleted_by=actor, version=F("version") + 1
+        # The condition on deleted_at makes a second, concurrent delete a no-op instead of a
+        # second audit entry.
+        moved = (
+            type(instance)
+            ._base_manager.filter(pk=instance.pk, deleted_at__isnull=True)
+            .update(deleted_at=now, deleted_by=actor, version=F("version") + 1)
         )
+        if moved != 1:
+            raise ApplicationError(
+                _("This record is already in the recycle bin."), code="already_deleted"
+            )
         instance.deleted_at = now
         instance.deleted_by = actor
         instance.version += 1
@@ -109,13 +126,46 @@ def object_soft_delete(*, instance: BaseModel, actor: Any) -> BaseModel:
     return instance
 
 
+def _deleted_owner(instance: BaseModel) -> BaseModel | None:
+    """A record in the recycle bin that ``instance`` points to (its parent department, say).
+    Restoring ``instance`` before it would bring back a live record under a deleted one."""
+    for field in instance._meta.concrete_fields:
+        related = field.related_model if field.is_relation else None
+        if (
+            related is None
+            or not issubclass(related, BaseModel)
+            or not field.many_to_one
+            and not field.one_to_one
+        ):
+            continue
+        target_id = getattr(instance, field.attname)
+        if target_id is None:
+            continue
+        target = related._base_manager.filter(pk=target_id, deleted_at__isnull=False).first()
+        if target is not None:
+            return target
+    return None
+
+
 def object_restore(*, instance: BaseModel, actor: Any) -> BaseModel:
+    """Bring ``instance`` back from the recycle bin."""
     if instance.deleted_at is None:
         raise ApplicationError(_("This record is not in the recycle bin."), code="not_deleted")
-    with transaction.atomic():
-        type(instance)._base_manager.filter(pk=instance.pk).update(
-            deleted_at=None, deleted_by=None, version=F("version") + 1
+    owner = _deleted_owner(instance)
+    if owner is not None:
+        raise ApplicationError(
+            _("Restore “%(label)s” first: this record belongs to it.")
+            % {"label": owner.recycle_label()},
+            code="owner_deleted",
         )
+    with transaction.atomic():
+        restored = (
+            type(instance)
+            ._base_manager.filter(pk=instance.pk, deleted_at__isnull=False)
+            .update(deleted_at=None, deleted_by=None, version=F("version") + 1)
+        )
+        if restored != 1:
+            raise ApplicationError(_("This record is not in the recycle bin."), code="not_deleted")
         instance.deleted_at = None
         instance.deleted_by = None
         instance.version += 1
@@ -124,20 +174,47 @@ def object_restore(*, instance: BaseModel, actor: Any) -> BaseModel:
 
 
 def recycle_bin_purge(*, now: dt.datetime | None = None, days: int | None = None) -> int:
-    """Delete for good what has been in the recycle bin longer than the window. Idempotent."""
+    """Delete for good what has been in the recycle bin longer than the window. Idempotent.
+
+    Records still referenced by others (a department with members, say) are kept; the next run
+    tries again once the references are gone. A record that only a deleted record refers to
+    (a sub-department in the bin) goes in the same run: passes repeat while they make progress.
+    """
     now = now or timezone.now()
     window = settings.GUANXI_RECYCLE_DAYS if days is None else days
     cutoff = now - dt.timedelta(days=window)
     purged = 0
-    for model in recyclable_models():
-        for instance in model._base_manager.filter(deleted_at__lt=cutoff).iterator():
-            try:
-                with transaction.atomic():
-                    audit_record(actor=None, action=AuditEntry.Action.PURGE, obj=instance)
-                    instance.delete()
-            except models.ProtectedError:
-                # Still referenced by live records (a department with members, say): keep it,
-                # the next run tries again once the references are gone.
-                continue
-            purged += 1
+    progress = True
+    while progress:
+        progress = False
+        for model in recyclable_models():
+            due = list(
+                model._base_manager.filter(deleted_at__lt=cutoff).values_list("pk", flat=True)
+            )
+            for pk in due:
+                try:
+                    with transaction.atomic():
+                        # Locked and re-checked: a restore or another purge may have come first.
+                        instance = (
+                            model._base_manager.select_for_update()
+                            .filter(pk=pk, deleted_at__lt=cutoff)
+                            .first()
+                        )
+                        if instance is None:
+                            continue
+                        before = snapshot(instance)
+                        audit_record(
+                            actor=None,
+                            action=AuditEntry.Action.PURGE,
+                            obj=instance,
+                            changes={
+                                name: {"before": value, "after": None}
+                                for name, value in before.items()
+                            },
+                        )
+                        instance.delete()
+                except (models.ProtectedError, models.RestrictedError):
+                    continue
+                purged += 1
+                progress = True
     return purged

@@ -10,7 +10,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("areas/<slug:slug>/", views.area, name="area"),
     path("recycle-bin/", views.recycle_list, name="recycle-list"),
-    path("recycle-bin/<str:object_type>/<int:object_id>/restore/", views.recycle_restore, name="recycle-restore"),
+    path(
+        "recycle-bin/<str:object_type>/<int:object_id>/restore/",
+        views.recycle_restore,
+        name="recycle-restore",
+    ),
     path("audit/", views.audit_index, name="audit-list"),
     path("healthz", views.health, name="health"),
 ]

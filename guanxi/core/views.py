@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.accounts.models import User
+from guanxi.core.exceptions import ApplicationError
 from guanxi.core.models import AuditEntry
 from guanxi.core.navigation import AREAS, area_by_slug
 from guanxi.core.pagination import InvalidCursorError, keyset_paginate
@@ -23,7 +24,10 @@ def home(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "core/home.html",
-        {"areas": [a for a in AREAS if a.slug != "home"], "recycle_count": len(recycle_bin_list(actor=request.user, limit=100))},
+        {
+            "areas": [a for a in AREAS if a.slug != "home"],
+            "recycle_count": len(recycle_bin_list(actor=request.user, limit=100)),
+        },
     )
 
 
@@ -37,19 +41,26 @@ def area(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def recycle_list(request: HttpRequest) -> HttpResponse:
-    return TemplateResponse(request, "core/recycle_list.html", {"items": recycle_bin_list(actor=request.user)})
+    return TemplateResponse(
+        request, "core/recycle_list.html", {"items": recycle_bin_list(actor=request.user)}
+    )
 
 
 @login_required
 @require_POST
 def recycle_restore(request: HttpRequest, object_type: str, object_id: int) -> HttpResponse:
     instance = recycle_item_get_for_user(request.user, object_type, object_id)
-    object_restore(instance=instance, actor=request.user)
-    messages.success(request, _("Restored: %(label)s") % {"label": instance.recycle_label()})
+    try:
+        object_restore(instance=instance, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Restored: %(label)s") % {"label": instance.recycle_label()})
     return redirect("core:recycle-list")
 
 
 @login_required
+@require_GET
 def audit_index(request: HttpRequest) -> HttpResponse:
     audit_require_access(request.user)
     filters = {
@@ -63,7 +74,9 @@ def audit_index(request: HttpRequest) -> HttpResponse:
     ).select_related("actor")
     error = None
     try:
-        page = keyset_paginate(entries, ordering=("-occurred_at", "-id"), cursor=request.GET.get("cursor"), limit=50)
+        page = keyset_paginate(
+            entries, ordering=("-occurred_at", "-id"), cursor=request.GET.get("cursor"), limit=50
+        )
     except InvalidCursorError as exc:
         page = keyset_paginate(entries, ordering=("-occurred_at", "-id"), limit=50)
         error = exc.message

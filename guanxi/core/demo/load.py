@@ -50,22 +50,34 @@ DEMO_USERS = (
 
 
 def demo_load(*, seed: int = 20261122, extra_staff: int = 12) -> bool:
-    """Create the demo organisation if it is not there. Returns True if it loaded anything."""
-    if User.objects.filter(username="admin").exists():
-        return False
+    """Create whatever part of the demo organisation is missing. Returns True if it created
+    anything; a second run finds everything in place and changes nothing (passwords and edits
+    made since are kept)."""
     password = settings.GUANXI_DEMO_PASSWORD
     generator = DemoGenerator(seed)
+    created = False
     with transaction.atomic():
         departments: dict[str, Department] = {}
         for code, name, parent in DEPARTMENTS:
-            departments[code] = department_create(
-                actor=None, name=name, code=code, parent=departments[parent] if parent else None
-            )
+            existing = Department.all_objects.filter(code=code).first()
+            if existing is None:
+                existing = department_create(
+                    actor=None, name=name, code=code, parent=departments[parent] if parent else None
+                )
+                created = True
+            departments[code] = existing
         users: dict[str, User] = {}
+        new_users: set[str] = set()
         for demo in DEMO_USERS:
-            users[demo.username] = _user(demo.username, demo.full_name, demo.role, departments[demo.department], password)
-        manager = users["manager"]
-        User.objects.filter(username__in=["rep1", "rep2"]).update(manager=manager)
+            users[demo.username], made = _user(
+                demo.username, demo.full_name, demo.role, departments[demo.department], password
+            )
+            if made:
+                new_users.add(demo.username)
+        created = created or bool(new_users)
+        for username in {"rep1", "rep2"} & new_users:
+            users[username].manager = users["manager"]
+            users[username].save(update_fields=["manager"])
         staff_plan = [
             (Role.SALES_REP, "sales-east"),
             (Role.SALES_REP, "sales-north"),
@@ -77,12 +89,21 @@ def demo_load(*, seed: int = 20261122, extra_staff: int = 12) -> bool:
         ]
         for index in range(extra_staff):
             role, department = staff_plan[index % len(staff_plan)]
+            # Drawn for every index, present or not, so each colleague keeps the same name.
             person = generator.person()
-            _user(f"staff{index + 1:02d}", person.name, role, departments[department], password)
-    return True
+            _staff, made = _user(
+                f"staff{index + 1:02d}", person.name, role, departments[department], password
+            )
+            created = created or made
+    return created
 
 
-def _user(username: str, full_name: str, role: str, department: Department, password: str) -> User:
+def _user(
+    username: str, full_name: str, role: str, department: Department, password: str
+) -> tuple[User, bool]:
+    existing = User.objects.filter(username=username).first()
+    if existing is not None:
+        return existing, False
     # The demo password is short and known on purpose, so skip the strength validators here and
     # only here: user_create applies them to every real account.
     user = user_create(
@@ -96,4 +117,4 @@ def _user(username: str, full_name: str, role: str, department: Department, pass
     )
     user.set_password(password)
     user.save(update_fields=["password"])
-    return user
+    return user, True

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from guanxi.accounts.models import Department
 from guanxi.accounts.roles import Role
@@ -28,12 +29,18 @@ class Command(BaseCommand):
         if options["department"]:
             department = Department.objects.filter(code=options["department"]).first()
             if department is None:
-                raise CommandError(f"no department with code {options['department']!r}")
+                raise CommandError(
+                    _("There is no department with the code %(code)s.")
+                    % {"code": repr(options["department"])}
+                )
         password = options["password"]
         if password is None:
-            password = getpass.getpass("Password: ")
-            if password != getpass.getpass("Password (again): "):
-                raise CommandError("the passwords differ")
+            password = getpass.getpass(_("Password: "))
+            if password != getpass.getpass(_("Password (again): ")):
+                raise CommandError(_("The two passwords differ."))
+        if not password:
+            # An empty answer would create an account nobody can sign in to, silently.
+            raise CommandError(_("The password is empty."))
         try:
             user = user_create(
                 actor=None,
@@ -45,6 +52,12 @@ class Command(BaseCommand):
                 department=department,
             )
         except ValidationError as error:
-            lines = [f"{field}: {' '.join(msgs)}" for field, msgs in validation_error_fields(error).items()]
+            lines = [
+                f"{field}: {' '.join(msgs)}"
+                for field, msgs in validation_error_fields(error).items()
+            ]
             raise CommandError("; ".join(lines)) from error
-        self.stdout.write(f"created {user.username} ({user.get_role_display()})")
+        self.stdout.write(
+            _("Created %(username)s (%(role)s).")
+            % {"username": user.username, "role": user.get_role_display()}
+        )

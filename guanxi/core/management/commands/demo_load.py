@@ -15,4 +15,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, seed: int, **options: Any) -> None:
         loaded = demo_load(seed=seed)
-        self.stdout.write("demo data loaded" if loaded else "demo data already present: nothing changed")
+        self.stdout.write(
+            "demo data loaded" if loaded else "demo data already present: nothing changed"
+        )
