@@ -53,15 +53,19 @@ def _gunicorn(bind: str) -> None:
     os.execv(sys.executable, args)
 
 
-def demo() -> None:
+def demo(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DEBUG", "false")
     port = os.environ.get("PORT", "8000")
     from django.conf import settings
 
     _django_setup()
     settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
-        print("note: DATABASE_URL is set; the demo uses that database", file=sys.stderr)
+    if os.environ.get("DATABASE_URL") and "--force" not in (argv or []):
+        # The demo writes users with a published password: never into a real database by accident.
+        raise SystemExit(
+            "guanxi demo: DATABASE_URL is set; the demo would add users with the published demo "
+            "password to that database. Unset DATABASE_URL, or run `guanxi demo --force`."
+        )
     _manage("migrate", "--noinput", "-v", "0")
     _manage("createcachetable")
     _manage("collectstatic", "--noinput", "-v", "0")
@@ -76,9 +80,22 @@ def demo() -> None:
     _gunicorn(f"127.0.0.1:{port}")
 
 
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+
 def serve() -> None:
     _django_setup()
+    from django.conf import settings
+
     bind = os.environ.get("GUANXI_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+    host = bind.rsplit(":", 1)[0] if ":" in bind else bind
+    if host not in LOOPBACK_HOSTS and settings.SECRET_KEY == settings.DEFAULT_SECRET_KEY:
+        # Reachable from other machines with the key from the source tree: anyone could forge
+        # sessions. The settings check alone misses this when ALLOWED_HOSTS stays local.
+        raise SystemExit(
+            f"guanxi serve: refusing to listen on {bind} with the built-in SECRET_KEY. "
+            "Set SECRET_KEY (see docs/operations.md)."
+        )
     _gunicorn(bind)
 
 
@@ -87,7 +104,10 @@ def worker(argv: list[str]) -> None:
     from django.conf import settings
 
     if settings.REDIS_URL:
-        _manage("rqworker", "default", "--job-class", "django_tasks_rq.Job", *argv)
+        # --with-scheduler runs tasks enqueued for later (run_after) when they fall due.
+        _manage(
+            "rqworker", "default", "--job-class", "django_tasks_rq.Job", "--with-scheduler", *argv
+        )
     else:
         _manage("db_worker", *argv)
 
@@ -116,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     command = argv[0] if argv else "help"
     rest = argv[1:]
     if command == "demo":
-        demo()
+        demo(rest)
     elif command == "serve":
         serve()
     elif command == "worker":

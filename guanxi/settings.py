@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "guanxi.core.middleware.RequestContextMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "guanxi.core.middleware.ApiErrorContractMiddleware",
+    "guanxi.core.middleware.NulByteGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -162,6 +163,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "guanxi_cache",
+            # Culling at the default 300 entries would throw away rate-limit counters and
+            # sign-in lockouts under load.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -205,6 +209,7 @@ AXES_COOLOFF_TIME = float(os.environ.get("GUANXI_LOGIN_COOLOFF_HOURS", 0.25))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "guanxi.accounts.views.login_locked_out"
+AXES_CLIENT_IP_CALLABLE = "guanxi.core.context.request_client_ip"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False
 OTP_TOTP_ISSUER = "Guanxi"

@@ -34,7 +34,9 @@ def reachable(host: str, port: int) -> bool:
         return False
 
 
-def pytest(label: str, args: list[str], env: dict[str, str]) -> tuple[int, str]:
+def pytest(
+    label: str, args: list[str], env: dict[str, str], *, last: bool = False
+) -> tuple[int, str]:
     print(f"\n===== leg: {label} =====", flush=True)
     started = time.monotonic()
     process = subprocess.Popen(
@@ -46,16 +48,16 @@ def pytest(label: str, args: list[str], env: dict[str, str]) -> tuple[int, str]:
         text=True,
     )
     assert process.stdout is not None
-    last = ""
+    summary = ""
     for line in process.stdout:
         sys.stdout.write(line)
         if re.search(r"\b(passed|failed|error|no tests ran)\b", line) and line.startswith("="):
-            last = line.strip("= \n")
+            summary = line.strip("= \n")
     code = process.wait()
-    print(
-        f"----- leg {label}: exit {code} in {time.monotonic() - started:.0f}s: {last}", flush=True
-    )
-    return code, last
+    if not last:  # the final leg ends the output with pytest's own summary line
+        elapsed = time.monotonic() - started
+        print(f"----- leg {label}: exit {code} in {elapsed:.0f}s: {summary}", flush=True)
+    return code, summary
 
 
 def main() -> int:
@@ -92,7 +94,9 @@ def main() -> int:
 
     for label, code, summary in results:
         print(f"leg {label}: {'ok' if code == 0 else 'FAILED'} ({summary})")
-    code, summary = pytest("sqlite", ["-m", "not browser and not postgres", *extra], base_env)
+    code, summary = pytest(
+        "sqlite", ["-m", "not browser and not postgres", *extra], base_env, last=True
+    )
     results.append(("sqlite", code, summary))
     return 0 if all(code == 0 for _label, code, _summary in results) else 1
 

@@ -2,15 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
-from django_otp import devices_for_user, match_token
 from ninja import Router, Status
 
 from guanxi.accounts import services
-from guanxi.accounts.models import Department, User
+from guanxi.accounts.models import User
 from guanxi.accounts.permissions import (
     department_get_for_user,
     require_capability,
@@ -22,6 +19,7 @@ from guanxi.accounts.schemas import (
     DepartmentIn,
     DepartmentOut,
     DepartmentPatchIn,
+    PasswordResetIn,
     RoleSettingIn,
     RoleSettingOut,
     TokenCreated,
@@ -33,54 +31,21 @@ from guanxi.accounts.schemas import (
     UserPage,
     UserPatchIn,
 )
-from guanxi.accounts.selectors import (
-    department_list,
-    role_setting_list,
-    token_list,
-    user_list,
-    user_requires_otp,
-)
+from guanxi.accounts.selectors import department_list, role_setting_list, token_list, user_page
 from guanxi.core.api_auth import TokenRateThrottle
-from guanxi.core.exceptions import ApplicationError, AuthenticationFailedError, NotFoundError
-from guanxi.core.pagination import keyset_paginate
+from guanxi.core.exceptions import NotFoundError
 
 auth_router = Router(tags=["auth"])
 router = Router(tags=["accounts"])
 
 
-class LockedOutError(ApplicationError):
-    status_code = 429
-    default_code = "locked_out"
-
-
 @auth_router.post("/token", auth=None, throttle=[TokenRateThrottle()], response={201: TokenCreated})
 def token_obtain(request: HttpRequest, payload: TokenRequest) -> tuple[int, dict[str, Any]]:
     """Exchange username and password (and a TOTP code if the user has one) for an API token."""
-    user = authenticate(request, username=payload.username, password=payload.password)
-    if getattr(request, "axes_locked_out", False):
-        raise LockedOutError(_("Too many failed sign-in attempts. Try again later."))
-    if user is None:
-        raise AuthenticationFailedError(
-            _("Wrong username or password."), code="invalid_credentials"
-        )
-    devices = list(devices_for_user(user, confirmed=True))
-    if not devices and user_requires_otp(user):
-        # The role demands a second factor; a password alone must not mint a long-lived token.
-        raise AuthenticationFailedError(
-            _("Your role requires two-factor sign-in: set it up in the web interface first."),
-            code="otp_setup_required",
-        )
-    if devices:
-        if not payload.otp:
-            raise AuthenticationFailedError(
-                _("This account uses two-factor sign-in: send the current code as 'otp'."),
-                code="otp_required",
-                fields={"otp": [_("This field is required.")]},
-            )
-        if match_token(user, payload.otp) is None:
-            raise AuthenticationFailedError(
-                _("The two-factor code is wrong or expired."), code="otp_invalid"
-            )
+    user = services.login_authenticate(
+        request=request, username=payload.username, password=payload.password
+    )
+    services.second_factor_check(user=user, code=payload.otp)
     token, raw = services.token_create(actor=user, user=user, name=payload.name)
     return Status(
         201,
@@ -109,6 +74,7 @@ def _user_out(user: User) -> dict[str, Any]:
         "phone": user.phone,
         "language": user.language,
         "is_active": user.is_active,
+        "has_usable_password": user.has_usable_password(),
         "version": user.version,
     }
 
@@ -158,34 +124,21 @@ def user_index(
     cursor: str | None = None,
     limit: int = 50,
 ) -> dict[str, Any]:
-    users = user_list(
-        actor=request.auth, query=q, role=role, department_id=department_id, active=active
+    page = user_page(
+        actor=request.auth,
+        query=q,
+        role=role,
+        department_id=department_id,
+        active=active,
+        cursor=cursor,
+        limit=limit,
     )
-    page = keyset_paginate(users, ordering=("username", "id"), cursor=cursor, limit=limit)
     return {"items": [_user_out(u) for u in page.items], "next_cursor": page.next_cursor}
 
 
 @router.get("/users/{user_id}", response=UserOut)
 def user_detail(request: HttpRequest, user_id: int) -> dict[str, Any]:
     return _user_out(user_get_for_user(request.auth, user_id))
-
-
-def _department_or_error(actor: User, pk: int | None, field: str) -> Department | None:
-    if pk is None:
-        return None
-    department = Department.objects.filter(pk=pk).first()
-    if department is None:
-        raise ValidationError({field: [_("Select an existing department.")]})
-    return department
-
-
-def _manager_or_error(pk: int | None) -> User | None:
-    if pk is None:
-        return None
-    manager = User.objects.filter(pk=pk, is_active=True).first()
-    if manager is None:
-        raise ValidationError({"manager_id": [_("Select an active user.")]})
-    return manager
 
 
 # The API names foreign keys by id; services name the model fields.
@@ -203,8 +156,6 @@ def _api_fields(error: ValidationError) -> ValidationError:
 @router.post("/users", response={201: UserOut})
 def user_add(request: HttpRequest, payload: UserCreateIn) -> tuple[int, dict[str, Any]]:
     require_capability(request.auth, Capability.MANAGE_USERS)
-    department = _department_or_error(request.auth, payload.department_id, "department_id")
-    manager = _manager_or_error(payload.manager_id)
     try:
         user = services.user_create(
             actor=request.auth,
@@ -213,8 +164,8 @@ def user_add(request: HttpRequest, payload: UserCreateIn) -> tuple[int, dict[str
             full_name=payload.full_name,
             email=payload.email,
             role=payload.role,
-            department=department,
-            manager=manager,
+            department=payload.department_id,
+            manager=payload.manager_id,
             phone=payload.phone,
             language=payload.language,
         )
@@ -232,11 +183,9 @@ def user_edit(request: HttpRequest, user_id: int, payload: UserPatchIn) -> dict[
         if name in sent:
             data[name] = sent[name] if sent[name] is not None else ""
     if "department_id" in sent:
-        data["department"] = _department_or_error(
-            request.auth, sent["department_id"], "department_id"
-        )
+        data["department"] = sent["department_id"]
     if "manager_id" in sent:
-        data["manager"] = _manager_or_error(sent["manager_id"])
+        data["manager"] = sent["manager_id"]
     try:
         user = services.user_update(
             actor=request.auth, user=user, data=data, expected_version=payload.version
@@ -258,6 +207,22 @@ def user_reactivate(request: HttpRequest, user_id: int) -> dict[str, Any]:
     return _user_out(services.user_reactivate(actor=request.auth, user=user))
 
 
+@router.post("/users/{user_id}/password", response=UserOut)
+def user_password_reset(request: HttpRequest, user_id: int, payload: PasswordResetIn) -> Any:
+    """Set a new password for a user. Their browser sessions end; their API tokens stay."""
+    user = user_get_for_user(request.auth, user_id, write=True)
+    services.user_password_reset(actor=request.auth, user=user, password=payload.password)
+    return _user_out(user)
+
+
+@router.post("/users/{user_id}/otp-reset", response=UserOut)
+def user_otp_reset(request: HttpRequest, user_id: int) -> Any:
+    """Remove a user's two-factor devices (a lost phone) and end their browser sessions."""
+    user = user_get_for_user(request.auth, user_id, write=True)
+    services.user_otp_reset(actor=request.auth, user=user)
+    return _user_out(user)
+
+
 @router.get("/departments", response=list[DepartmentOut])
 def department_index(request: HttpRequest) -> Any:
     return list(department_list(actor=request.auth))
@@ -266,10 +231,9 @@ def department_index(request: HttpRequest) -> Any:
 @router.post("/departments", response={201: DepartmentOut})
 def department_add(request: HttpRequest, payload: DepartmentIn) -> Status[Any]:
     require_capability(request.auth, Capability.MANAGE_DEPARTMENTS)
-    parent = _department_or_error(request.auth, payload.parent_id, "parent_id")
     try:
         department = services.department_create(
-            actor=request.auth, name=payload.name, code=payload.code, parent=parent
+            actor=request.auth, name=payload.name, code=payload.code, parent=payload.parent_id
         )
     except ValidationError as error:
         raise _api_fields(error) from error
@@ -284,7 +248,7 @@ def department_edit(request: HttpRequest, department_id: int, payload: Departmen
         k: sent[k] for k in ("name", "code") if k in sent and sent[k] is not None
     }
     if "parent_id" in sent:
-        data["parent"] = _department_or_error(request.auth, sent["parent_id"], "parent_id")
+        data["parent"] = sent["parent_id"]
     try:
         return services.department_update(
             actor=request.auth, department=department, data=data, expected_version=payload.version
@@ -324,7 +288,7 @@ def role_edit(request: HttpRequest, role: str, payload: RoleSettingIn) -> Any:
         role=role,
         data_scope=payload.data_scope,
         require_otp=payload.require_otp,
-    )
+    ).setting
     return {
         "role": setting.role,
         "label": str(Role(setting.role).label),

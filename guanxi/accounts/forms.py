@@ -40,6 +40,72 @@ class OtpForm(forms.Form):
     )
 
 
+class OtpSetupForm(OtpForm):
+    """Confirming a new device. Replacing a confirmed one also asks who is at the keyboard."""
+
+    current_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        required=False,  # the service checks it
+        widget=forms.PasswordInput,
+        help_text=_("Or a current code from the authenticator app you are replacing."),
+    )
+
+    def __init__(self, *args: Any, replacing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not replacing:
+            del self.fields["current_password"]
+
+
+class ReauthenticateForm(forms.Form):
+    current_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        required=False,  # the service says when it is needed (only if a device exists)
+        widget=forms.PasswordInput,
+        help_text=_("Or a current code from your authenticator app."),
+    )
+
+
+class PasswordResetForm(forms.Form):
+    new_password = forms.CharField(label=_("New password"), strip=False, widget=forms.PasswordInput)
+    new_password_again = forms.CharField(
+        label=_("New password again"), strip=False, widget=forms.PasswordInput
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("new_password") and data.get("new_password") != data.get("new_password_again"):
+            self.add_error("new_password_again", _("The two passwords differ."))
+        return data
+
+
+# A stale or missing version must never turn into an unchecked save.
+_VERSION_REQUIRED = _("This form is incomplete or out of date. Reload the page and try again.")
+
+
+class VersionedForm(forms.Form):
+    """An edit form carrying the version that was read (optimistic locking). Creating has no
+    version; editing requires one."""
+
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        error_messages={"required": _VERSION_REQUIRED, "invalid": _VERSION_REQUIRED},
+    )
+
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not editing:
+            del self.fields["version"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if "version" in self.errors:
+            # The hidden field has no place on the page to show its error.
+            self.add_error(None, self.errors.pop("version"))
+        return data
+
+
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     next = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -65,7 +131,7 @@ class TokenForm(forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=100)
 
 
-class UserForm(forms.Form):
+class UserForm(VersionedForm):
     username = forms.CharField(label=_("Username"), max_length=150)
     full_name = forms.CharField(label=_("Full name"), max_length=100, required=False)
     email = forms.EmailField(label=_("E-mail"), required=False)
@@ -87,18 +153,20 @@ class UserForm(forms.Form):
         strip=False,
         required=False,
         widget=forms.PasswordInput,
-        help_text=_("Leave empty to create the account without a usable password."),
+        help_text=_(
+            "Leave empty to create the account without a password: nobody can sign in to it "
+            "until an administrator sets one on the user's page."
+        ),
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, editing=editing, **kwargs)
         if editing:
             del self.fields["password"]
             self.fields["username"].disabled = True
 
 
-class DepartmentForm(forms.Form):
+class DepartmentForm(VersionedForm):
     name = forms.CharField(label=_("Name"), max_length=100)
     code = forms.SlugField(
         label=_("Code"), max_length=50, help_text=_("Letters, digits, - and _ only.")
@@ -106,7 +174,6 @@ class DepartmentForm(forms.Form):
     parent = forms.ModelChoiceField(
         label=_("Parent department"), queryset=Department.objects.all(), required=False
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class RoleSettingForm(forms.Form):

@@ -54,6 +54,11 @@ class UserOut(Schema):
     phone: str
     language: str
     is_active: bool
+    has_usable_password: bool = Field(
+        ...,
+        description="False for an account created without a password: nobody can sign in "
+        "to it until an administrator sets one (POST /users/{id}/password).",
+    )
     version: int
 
 
@@ -83,6 +88,10 @@ class UserPatchIn(Schema):
     manager_id: int | None = None
     phone: str | None = Field(None, max_length=32)
     language: str | None = None
+
+
+class PasswordResetIn(Schema):
+    password: str = Field(..., max_length=4096)
 
 
 class DepartmentOut(Schema):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
 from guanxi.accounts.models import ApiToken, Department, LoginSession, RoleSetting, User
-from guanxi.accounts.roles import Capability, Role
+from guanxi.accounts.roles import DEFAULT_DATA_SCOPE, Capability, Role
+from guanxi.core.pagination import Page, keyset_paginate
 from guanxi.core.scope import scope_q
+
+USER_ORDERING = ("username", "id")
 
 
 def user_visible_queryset(*, actor: User) -> QuerySet[User]:
@@ -49,6 +53,42 @@ def user_list(
     return users
 
 
+def user_page(
+    *,
+    actor: User,
+    query: str = "",
+    role: str = "",
+    department_id: int | None = None,
+    active: bool | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """One page of ``user_list``, each user carrying their role's setting (no query per row)."""
+    users = user_list(
+        actor=actor, query=query, role=role, department_id=department_id, active=active
+    )
+    page = keyset_paginate(users, ordering=USER_ORDERING, cursor=cursor, limit=limit)
+    users_attach_role_settings(page.items)
+    return page
+
+
+def role_settings_by_role() -> dict[str, RoleSetting]:
+    """Every role's setting, saved or default, in one query."""
+    saved = {setting.role: setting for setting in RoleSetting.objects.all()}
+    return {
+        role: saved.get(role) or RoleSetting(role=role, data_scope=DEFAULT_DATA_SCOPE[role])
+        for role in Role.values
+    }
+
+
+def users_attach_role_settings(users: Iterable[User]) -> None:
+    """Fill each user's ``role_setting`` (a cached property) from one query for all of them."""
+    settings = role_settings_by_role()
+    for user in users:
+        if user.role in settings:
+            user.__dict__["role_setting"] = settings[user.role]
+
+
 def department_list(*, actor: User) -> QuerySet[Department]:
     # The organisation chart is not confidential inside the company: every active user sees it.
     if not actor.is_authenticated or not actor.is_active:
@@ -61,7 +101,7 @@ def department_list(*, actor: User) -> QuerySet[Department]:
 
 
 def role_setting_list() -> list[RoleSetting]:
-    return [RoleSetting.for_role(role) for role in Role.values]
+    return list(role_settings_by_role().values())
 
 
 def token_list(*, user: User) -> QuerySet[ApiToken]:
@@ -73,6 +113,6 @@ def session_list(*, user: User) -> QuerySet[LoginSession]:
 
 
 def user_requires_otp(user: Any) -> bool:
-    return bool(
-        getattr(user, "is_authenticated", False) and RoleSetting.for_role(user.role).require_otp
-    )
+    # role_setting is cached on the user object, so the views of the same request that need the
+    # data scope reuse this one query.
+    return bool(getattr(user, "is_authenticated", False) and user.role_setting.require_otp)

@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_otp import devices_for_user, match_token
 
+from guanxi.accounts import audit_notes
+from guanxi.accounts.audit_notes import note
 from guanxi.accounts.models import ApiToken, Department, LoginSession, RoleSetting, User
 from guanxi.accounts.roles import DEFAULT_DATA_SCOPE, Role
 from guanxi.core.audit import audit_record, diff, snapshot
-from guanxi.core.exceptions import ApplicationError
+from guanxi.core.exceptions import (
+    ApplicationError,
+    AuthenticationFailedError,
+    PermissionDeniedError,
+)
 from guanxi.core.models import AuditEntry
 from guanxi.core.services import model_create, model_update, object_soft_delete
 
@@ -29,14 +40,25 @@ def _department_path(parent: Department | None, pk: int) -> tuple[str, int]:
     return f"{parent.path}{pk}/", parent.depth + 1
 
 
+def _department_resolve(value: Department | int | None, field: str) -> Department | None:
+    """A department given as a row or an id (the API names references by id)."""
+    if value is None or isinstance(value, Department):
+        return value
+    department = Department.all_objects.filter(pk=value).first()
+    if department is None:
+        raise ValidationError({field: [_("Select an existing department.")]})
+    return department
+
+
 def _department_check_parent_alive(parent: Department | None) -> None:
     if parent is not None and parent.deleted_at is not None:
         raise ValidationError({"parent": [_("The parent department is in the recycle bin.")]})
 
 
 def department_create(
-    *, actor: Any, name: str, code: str, parent: Department | None = None
+    *, actor: Any, name: str, code: str, parent: Department | int | None = None
 ) -> Department:
+    parent = _department_resolve(parent, "parent")
     _department_check_parent_alive(parent)
     with transaction.atomic():
         department = model_create(
@@ -61,7 +83,7 @@ def department_update(
         # stale path would re-root the wrong subtree.
         current = Department.all_objects.select_for_update().get(pk=department.pk)
         if "parent" in data and data["parent"] is not None:
-            parent = Department.all_objects.get(pk=data["parent"].pk)
+            parent = Department.all_objects.get(pk=_department_resolve(data["parent"], "parent").pk)
             if parent.pk == current.pk or parent.path.startswith(current.path):
                 message = _("A department cannot be placed under itself or its own sub-department.")
                 raise ValidationError({"parent": [message]})
@@ -106,11 +128,20 @@ def user_create(
     full_name: str = "",
     email: str = "",
     role: str = Role.SALES_REP,
-    department: Department | None = None,
-    manager: User | None = None,
+    department: Department | int | None = None,
+    manager: User | int | None = None,
     phone: str = "",
     language: str = "",
 ) -> User:
+    """Create a user. Without a password the account cannot sign in until an administrator sets
+    one (user_password_reset); lists show such accounts as "no password set"."""
+    errors: dict[str, list[str]] = {}
+    try:
+        department, manager = _user_check_references(department=department, manager=manager)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+        department = department if isinstance(department, Department) else None
+        manager = manager if isinstance(manager, User) else None
     user = User(
         username=username,
         full_name=full_name,
@@ -122,15 +153,10 @@ def user_create(
         language=language,
         is_staff=False,
     )
-    errors: dict[str, list[str]] = {}
     try:
-        user.full_clean(exclude=["password"])
+        user.full_clean(exclude=["password", "department", "manager"])
     except ValidationError as error:
-        errors.update(error.message_dict)
-    try:
-        _user_check_references(department=department, manager=manager)
-    except ValidationError as error:
-        errors.update(error.message_dict)
+        errors.update({k: v for k, v in error.message_dict.items() if k not in errors})
     if "username" not in errors and User.objects.filter(username__iexact=username).exists():
         # Sign-in matches the username exactly, so "Li.Wei" and "li.wei" would be two accounts
         # that people cannot tell apart.
@@ -163,6 +189,7 @@ USER_EDITABLE_FIELDS = ("full_name", "email", "role", "department", "manager", "
 def user_update(
     *, actor: Any, user: User, data: dict[str, Any], expected_version: int | None = None
 ) -> User:
+    """Change ``data`` (field name -> value; department and manager as rows or ids)."""
     if not data:
         return user  # nothing to save, so nothing can conflict either
     unknown = set(data) - set(USER_EDITABLE_FIELDS)
@@ -173,20 +200,53 @@ def user_update(
         )
     if user.pk == getattr(actor, "pk", None) and data.get("role", user.role) != user.role:
         raise ValidationError({"role": [_("You cannot change your own role.")]})
-    _user_check_references(department=data.get("department"), manager=data.get("manager"))
-    if data.get("manager") is not None:
-        _check_manager_chain(user=user, manager=data["manager"])
-    return model_update(instance=user, data=data, actor=actor, expected_version=expected_version)
+    department, manager = _user_check_references(
+        department=data.get("department"), manager=data.get("manager")
+    )
+    data = dict(data)
+    if "department" in data:
+        data["department"] = department
+    if "manager" in data:
+        data["manager"] = manager
+    if manager is not None:
+        _check_manager_chain(user=user, manager=manager)
+    with transaction.atomic():
+        updated = model_update(
+            instance=user, data=data, actor=actor, expected_version=expected_version
+        )
+        if (
+            "role" in data
+            and data["role"] != user.role
+            and RoleSetting.for_role(updated.role).require_otp
+        ):
+            # Moving someone into a role that requires a second factor must not leave them API
+            # tokens that were issued without one (the same rule as switching the role's
+            # requirement on).
+            _tokens_revoke_without_second_factor(actor=actor, role=updated.role, user=updated)
+    return updated
 
 
-def _user_check_references(*, department: Department | None, manager: User | None) -> None:
+def _user_check_references(
+    *, department: Department | int | None, manager: User | int | None
+) -> tuple[Department | None, User | None]:
+    """Resolve the department and manager (rows or ids) and check that they may be used."""
     errors: dict[str, list[str]] = {}
+    try:
+        department = _department_resolve(department, "department")
+    except ValidationError as error:
+        errors.update(error.message_dict)
+        department = None
     if department is not None and department.deleted_at is not None:
         errors["department"] = [_("This department is in the recycle bin.")]
+    if manager is not None and not isinstance(manager, User):
+        manager = User.objects.filter(pk=manager).first()
+        if manager is None:
+            errors["manager"] = [_("Select an active user.")]
     if manager is not None and not manager.is_active:
         errors["manager"] = [_("Select an active user.")]
     if errors:
         raise ValidationError(errors)
+    return department, manager
 
 
 def _check_manager_chain(*, user: User, manager: User) -> None:
@@ -206,33 +266,69 @@ def _check_manager_chain(*, user: User, manager: User) -> None:
         current = User.objects.filter(pk=current.manager_id).first() if current.manager_id else None
 
 
-def user_set_password(
-    *, actor: Any, user: User, password: str, keep_session_key: str | None = None
+def _user_version_bump(user: User, **fields: Any) -> None:
+    """Write ``fields`` and bump the version, so an edit form opened before this write is told
+    about the conflict instead of silently overwriting it."""
+    User.objects.filter(pk=user.pk).update(version=F("version") + 1, **fields)
+    user.refresh_from_db(fields=["version"])
+
+
+def _user_set_password(
+    *, actor: Any, user: User, password: str, keep_session_key: str | None, audit_note: str
 ) -> User:
-    """Set a new password. Every browser session of ``user`` ends except ``keep_session_key``
-    (the session of someone changing their own password)."""
     try:
         validate_password(password, user)
     except ValidationError as error:
         raise ValidationError({"password": list(error.messages)}) from error
     with transaction.atomic():
         user.set_password(password)
-        user.save(update_fields=["password"])
+        _user_version_bump(user, password=user.password)
         user_sessions_end(user=user, keep_session_key=keep_session_key)
-        audit_record(
-            actor=actor, action=AuditEntry.Action.ACTION, obj=user, note="password changed"
-        )
+        audit_record(actor=actor, action=AuditEntry.Action.ACTION, obj=user, note=audit_note)
     return user
 
 
 def user_password_change(
     *, user: User, current_password: str, new_password: str, session_key: str | None
 ) -> User:
-    """A user changing their own password: the current one must be known."""
+    """A user changing their own password: the current one must be known. Every other browser
+    session of theirs ends; this one (``session_key``) stays."""
     if not user.check_password(current_password):
         raise ValidationError({"current_password": [_("The current password is wrong.")]})
-    return user_set_password(
-        actor=user, user=user, password=new_password, keep_session_key=session_key
+    return _user_set_password(
+        actor=user,
+        user=user,
+        password=new_password,
+        keep_session_key=session_key,
+        audit_note=audit_notes.PASSWORD_CHANGED,
+    )
+
+
+def _refuse_self(actor: Any, user: User) -> None:
+    # Resetting one's own credentials here would skip the re-authentication the profile page
+    # asks for (current password, current code).
+    if user.pk == getattr(actor, "pk", None):
+        raise ApplicationError(
+            _("Change your own password and two-factor sign-in on your profile page."),
+            code="cannot_reset_self",
+        )
+
+
+def user_password_reset(*, actor: Any, user: User, password: str) -> User:
+    """An administrator sets a new password for ``user`` (forgotten, or never set). All of the
+    user's browser sessions end.
+
+    Their API tokens stay valid: they are separate credentials (hashed, listed and revocable one
+    by one) that integrations depend on, and a forgotten password says nothing about them. When a
+    compromise is suspected the administrator revokes tokens or deactivates the user, both of
+    which end every token at once."""
+    _refuse_self(actor, user)
+    return _user_set_password(
+        actor=actor,
+        user=user,
+        password=password,
+        keep_session_key=None,
+        audit_note=audit_notes.PASSWORD_RESET,
     )
 
 
@@ -259,7 +355,7 @@ def user_deactivate(*, actor: Any, user: User) -> User:
         now = timezone.now()
         user.is_active = False
         user.deactivated_at = now
-        user.save(update_fields=["is_active", "deactivated_at"])
+        _user_version_bump(user, is_active=False, deactivated_at=now)
         ended = user_sessions_end(user=user)
         revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
         audit_record(
@@ -267,7 +363,7 @@ def user_deactivate(*, actor: Any, user: User) -> User:
             action=AuditEntry.Action.UPDATE,
             obj=user,
             changes=diff(before, snapshot(user)),
-            note=f"deactivated; sessions ended: {ended}; tokens revoked: {revoked}",
+            note=note(audit_notes.USER_DEACTIVATED, sessions=ended, tokens=revoked),
         )
     return user
 
@@ -279,7 +375,7 @@ def user_reactivate(*, actor: Any, user: User) -> User:
         before = snapshot(user)
         user.is_active = True
         user.deactivated_at = None
-        user.save(update_fields=["is_active", "deactivated_at"])
+        _user_version_bump(user, is_active=True, deactivated_at=None)
         audit_record(
             actor=actor,
             action=AuditEntry.Action.UPDATE,
@@ -289,10 +385,40 @@ def user_reactivate(*, actor: Any, user: User) -> User:
     return user
 
 
+def user_otp_reset(*, actor: Any, user: User) -> int:
+    """An administrator removes ``user``'s two-factor devices (a lost phone) and ends their
+    sessions. If their role requires a second factor, they set up a new one at the next sign-in.
+    Returns the number of devices removed."""
+    _refuse_self(actor, user)
+    devices = list(devices_for_user(user, confirmed=None))
+    if not devices:
+        raise ApplicationError(_("This user has no two-factor device."), code="otp_not_set_up")
+    with transaction.atomic():
+        for device in devices:
+            device.delete()
+        user_sessions_end(user=user)
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.ACTION,
+            obj=user,
+            note=audit_notes.SECOND_FACTOR_RESET,
+        )
+    return len(devices)
+
+
 # --- Roles ------------------------------------------------------------------------------------
+@dataclass
+class RoleSettingChange:
+    setting: RoleSetting
+    tokens_revoked: int = 0
+
+
 def role_setting_update(
     *, actor: Any, role: str, data_scope: str, require_otp: bool
-) -> RoleSetting:
+) -> RoleSettingChange:
+    """Save a role's data scope and second-factor requirement. Switching the requirement on
+    revokes the API tokens of the role's users who have no confirmed device: those tokens were
+    obtained with a password alone, which the role no longer accepts."""
     if role not in Role.values:
         raise ValidationError({"role": [_("Unknown role.")]})
     with transaction.atomic():
@@ -308,7 +434,38 @@ def role_setting_update(
         changes = diff(before, snapshot(setting))
         if changes:
             audit_record(actor=actor, action=AuditEntry.Action.UPDATE, obj=setting, changes=changes)
-    return setting
+        revoked = 0
+        if require_otp and not before["require_otp"]:
+            revoked = _tokens_revoke_without_second_factor(actor=actor, role=role)
+    return RoleSettingChange(setting=setting, tokens_revoked=revoked)
+
+
+def _confirmed_device_exists(user_ref: Any) -> Any:
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return Exists(TOTPDevice.objects.filter(user=user_ref, confirmed=True)) | Exists(
+        StaticDevice.objects.filter(user=user_ref, confirmed=True)
+    )
+
+
+def _tokens_revoke_without_second_factor(*, actor: Any, role: str, user: User | None = None) -> int:
+    candidates = ApiToken.objects.select_for_update().filter(
+        user__role=role, revoked_at__isnull=True
+    )
+    if user is not None:
+        candidates = candidates.filter(user=user)
+    tokens = list(candidates.exclude(_confirmed_device_exists(OuterRef("user"))))
+    now = timezone.now()
+    ApiToken.objects.filter(pk__in=[t.pk for t in tokens]).update(revoked_at=now)
+    for token in tokens:
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            obj=token,
+            note=audit_notes.TOKEN_REVOKED_SECOND_FACTOR_REQUIRED,
+        )
+    return len(tokens)
 
 
 # --- API tokens -------------------------------------------------------------------------------
@@ -335,6 +492,11 @@ def token_create(
             raise ValidationError({"expires_at": [_("The expiry must be in the future.")]})
     if not user.is_active:
         raise ApplicationError(_("This user is deactivated."), code="user_inactive")
+    if user.pk == getattr(actor, "pk", None) and second_factor_setup_missing(user):
+        # A user minting their own token: without the device their role demands, that would be
+        # a long-lived credential obtained with a password alone. (An operator's `guanxi token`
+        # has actor None: a deliberate act by someone with shell access, and audited.)
+        raise PermissionDeniedError(_otp_setup_required_message(), code="otp_setup_required")
     raw = settings.GUANXI_API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
@@ -352,7 +514,9 @@ def token_revoke(*, actor: Any, token: ApiToken) -> ApiToken:
     with transaction.atomic():
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit_record(actor=actor, action=AuditEntry.Action.UPDATE, obj=token, note="revoked")
+        audit_record(
+            actor=actor, action=AuditEntry.Action.UPDATE, obj=token, note=audit_notes.TOKEN_REVOKED
+        )
     return token
 
 
@@ -388,6 +552,15 @@ def session_rekey(*, old_key: str | None, new_key: str | None) -> None:
         LoginSession.objects.filter(session_key=old_key).update(session_key=new_key)
 
 
+def sessions_cleanup() -> int:
+    """Drop expired sessions and the login records that pointed at them. Idempotent."""
+    with transaction.atomic():
+        Session.objects.filter(expire_date__lt=timezone.now()).delete()
+        live = Session.objects.values("session_key")
+        removed, _detail = LoginSession.objects.exclude(session_key__in=live).delete()
+    return removed
+
+
 def session_end(*, user: User, session_key: str) -> None:
     """Forget a session that is being signed out of, and note the sign-out."""
     with transaction.atomic():
@@ -395,25 +568,152 @@ def session_end(*, user: User, session_key: str) -> None:
         audit_record(actor=user, action=AuditEntry.Action.LOGOUT, obj=user)
 
 
+# --- Signing in -------------------------------------------------------------------------------
+class LockedOutError(ApplicationError):
+    status_code = 429
+    default_code = "locked_out"
+
+
+def login_lockout_seconds() -> int:
+    """How long a lockout lasts (django-axes counts the cool-off from the last failure)."""
+    return max(1, round(settings.AXES_COOLOFF_TIME * 3600))
+
+
+def login_lockout_message() -> str:
+    return _("Too many failed sign-in attempts. Try again in %(minutes)s minutes.") % {
+        "minutes": max(1, round(settings.AXES_COOLOFF_TIME * 60))
+    }
+
+
+def _login_failure_record(*, username: str, audit_note: str, user: User | None = None) -> None:
+    if user is None:
+        user = User.objects.filter(username=username).first()
+    if user is not None:
+        audit_record(actor=None, action=AuditEntry.Action.LOGIN_FAILED, obj=user, note=audit_note)
+    else:
+        audit_record(
+            actor=None,
+            action=AuditEntry.Action.LOGIN_FAILED,
+            object_type=User._meta.label_lower,
+            object_label=username[:150],
+            note=audit_note,
+        )
+
+
+def login_authenticate(*, request: HttpRequest, username: str, password: str) -> User:
+    """Check a username and password for the sign-in page and the token endpoint alike.
+
+    django-axes counts the failures and locks out; every failure is also on the audit trail."""
+    user = authenticate(request, username=username, password=password)
+    if getattr(request, "axes_locked_out", False):
+        _login_failure_record(username=username, audit_note=audit_notes.LOGIN_LOCKED_OUT)
+        raise LockedOutError(login_lockout_message())
+    if user is None:
+        _login_failure_record(username=username, audit_note=audit_notes.LOGIN_INVALID_CREDENTIALS)
+        raise AuthenticationFailedError(
+            _("Wrong username or password, or the account is deactivated."),
+            code="invalid_credentials",
+        )
+    return user
+
+
+def _otp_setup_required_message() -> str:
+    return _("Your role requires two-factor sign-in: set it up in the web interface first.")
+
+
+def second_factor_device_exists(user: User) -> bool:
+    return any(True for _device in devices_for_user(user, confirmed=True))
+
+
+def second_factor_setup_missing(user: User) -> bool:
+    """The user's role requires a second factor and they have not set one up."""
+    return user.role_setting.require_otp and not second_factor_device_exists(user)
+
+
+def second_factor_check(*, user: User, code: str | None) -> Any:
+    """The second-factor rules of every sign-in, after the password was accepted.
+
+    Returns the device that matched ``code``, or None when the user has no device and their role
+    does not require one. Raises AuthenticationFailedError with code ``otp_setup_required`` (the
+    role requires a device and there is none), ``otp_required`` (a device exists and no code was
+    given) or ``otp_invalid`` (the code is wrong, expired or already used). The sign-in page
+    answers the first two by asking for a code or confining the session to the set-up page; the
+    token endpoint refuses."""
+    if not second_factor_device_exists(user):
+        if user.role_setting.require_otp:
+            raise AuthenticationFailedError(
+                _otp_setup_required_message(), code="otp_setup_required"
+            )
+        return None
+    if not code:
+        raise AuthenticationFailedError(
+            _("This account uses two-factor sign-in: send the current code as 'otp'."),
+            code="otp_required",
+            fields={"otp": [_("This field is required.")]},
+        )
+    device = match_token(user, code)
+    if device is None:
+        _login_failure_record(
+            username=user.username,
+            user=user,
+            audit_note=audit_notes.LOGIN_SECOND_FACTOR_INVALID,
+        )
+        raise AuthenticationFailedError(
+            _("The two-factor code is wrong or expired."), code="otp_invalid"
+        )
+    return device
+
+
 # --- Second factor (TOTP) ---------------------------------------------------------------------
-def otp_device_start(*, user: User) -> Any:
-    """An unconfirmed TOTP device for ``user`` to scan; reuses the pending one if any."""
+def _reauthenticated(user: User, secret: str | None) -> bool:
+    """``secret`` is the user's current password or a current code of a confirmed device."""
+    if not secret:
+        return False
+    if user.check_password(secret):
+        return True
+    return secret.isdigit() and match_token(user, secret) is not None
+
+
+def _reauthentication_error() -> ValidationError:
+    return ValidationError(
+        {
+            "current_password": [
+                _("Enter your current password or a current code from your authenticator app.")
+            ]
+        }
+    )
+
+
+def otp_device_pending(*, user: User) -> Any:
+    """The unconfirmed TOTP device ``user`` is setting up, if any."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
+
+
+def otp_device_start(*, user: User) -> Any:
+    """An unconfirmed TOTP device for ``user`` to scan; reuses the pending one if any. Called on
+    an explicit request only, so merely opening the set-up page writes nothing."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = otp_device_pending(user=user)
     if device is None:
         device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
     return device
 
 
-def otp_device_confirm(*, user: User, token: str) -> Any:
+def otp_device_confirm(*, user: User, token: str, current_password: str | None = None) -> Any:
+    """Confirm the pending device with a code from it. When it replaces a confirmed device, the
+    user proves again who they are (current password or a code from the current device)."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    device = otp_device_pending(user=user)
     if device is None:
         raise ApplicationError(
             _("Start the set-up again: no pending device."), code="otp_no_pending"
         )
+    if second_factor_device_exists(user) and not _reauthenticated(user, current_password):
+        raise _reauthentication_error()
     if not device.verify_token(token):
         raise ValidationError(
             {"otp_token": [_("The code is wrong or expired. Check the time on your phone.")]}
@@ -423,29 +723,36 @@ def otp_device_confirm(*, user: User, token: str) -> Any:
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         audit_record(
-            actor=user, action=AuditEntry.Action.ACTION, obj=user, note="two-factor device added"
+            actor=user,
+            action=AuditEntry.Action.ACTION,
+            obj=user,
+            note=audit_notes.SECOND_FACTOR_ADDED,
         )
     return device
 
 
-def otp_device_remove(*, actor: Any, user: User) -> int:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    if RoleSetting.for_role(user.role).require_otp:
+def otp_device_remove(*, user: User, current_password: str | None) -> int:
+    """A user switching their own second factor off, after proving again who they are."""
+    if user.role_setting.require_otp:
         raise ApplicationError(
             _("Your role requires two-factor sign-in, so it cannot be switched off."),
             code="otp_required_by_role",
         )
+    devices = list(devices_for_user(user, confirmed=None))
+    if not devices:
+        return 0
+    if not _reauthenticated(user, current_password):
+        raise _reauthentication_error()
     with transaction.atomic():
-        removed, _detail = TOTPDevice.objects.filter(user=user).delete()
-        if removed:
-            audit_record(
-                actor=actor,
-                action=AuditEntry.Action.ACTION,
-                obj=user,
-                note="two-factor device removed",
-            )
-    return removed
+        for device in devices:
+            device.delete()
+        audit_record(
+            actor=user,
+            action=AuditEntry.Action.ACTION,
+            obj=user,
+            note=audit_notes.SECOND_FACTOR_REMOVED,
+        )
+    return len(devices)
 
 
 def user_language_set(*, user: User, language: str) -> User:

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -12,10 +12,11 @@ from django.shortcuts import redirect, resolve_url
 from django.template.response import TemplateResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
-from django_otp import devices_for_user, match_token
+from django.views.decorators.vary import vary_on_headers
 from django_otp import login as otp_login
 
 from guanxi.accounts import services
@@ -24,7 +25,10 @@ from guanxi.accounts.forms import (
     LanguageForm,
     LoginForm,
     OtpForm,
+    OtpSetupForm,
     PasswordChangeForm,
+    PasswordResetForm,
+    ReauthenticateForm,
     RoleSettingForm,
     TokenForm,
     UserForm,
@@ -43,10 +47,11 @@ from guanxi.accounts.selectors import (
     role_setting_list,
     session_list,
     token_list,
-    user_list,
+    user_page,
 )
 from guanxi.core.context import client_ip
 from guanxi.core.exceptions import ApplicationError, ConflictError
+from guanxi.core.pagination import InvalidCursorError
 
 PENDING_USER_KEY = "guanxi_pending_user"
 
@@ -81,28 +86,27 @@ def _finish_login(request: HttpRequest, user: User, next_url: str) -> HttpRespon
     return response
 
 
-def _lockout_message() -> str:
-    return _("Too many failed sign-in attempts. Try again in %(minutes)s minutes.") % {
-        "minutes": max(1, round(settings.AXES_COOLOFF_TIME * 60))
-    }
-
-
 def login_locked_out(
     request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
 ) -> HttpResponse:
     """django-axes calls this for every request it saw locked out: the HTML sign-in page and the
-    API token endpoint. Each already answered 429 in its own format; keep that answer."""
+    API token endpoint. Each already answered 429 in its own format; keep that answer and say
+    when to come back."""
     if isinstance(original_response, HttpResponse) and original_response.status_code == 429:
-        return original_response
-    retry_after = str(max(1, round(settings.AXES_COOLOFF_TIME * 3600)))
-    if request.path.startswith("/api/"):
-        response: HttpResponse = JsonResponse(
-            {"message": _lockout_message(), "code": "locked_out", "fields": {}}, status=429
+        response: HttpResponse = original_response
+    elif request.path.startswith("/api/"):
+        response = JsonResponse(
+            {"message": services.login_lockout_message(), "code": "locked_out", "fields": {}},
+            status=429,
         )
     else:
-        context = {"form": LoginForm(), "locked": True, "locked_message": _lockout_message()}
+        context = {
+            "form": LoginForm(),
+            "locked": True,
+            "locked_message": services.login_lockout_message(),
+        }
         response = TemplateResponse(request, "accounts/login.html", context, status=429).render()
-    response["Retry-After"] = retry_after
+    response["Retry-After"] = str(services.login_lockout_seconds())
     return response
 
 
@@ -114,19 +118,27 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if request.method == "POST" and form.is_valid():
-        user = authenticate(
-            request, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
-        )
-        if getattr(request, "axes_locked_out", False):
+        try:
+            user = services.login_authenticate(
+                request=request,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+            )
+        except services.LockedOutError:
             return login_locked_out(request)
-        if user is None:
-            form.add_error(None, _("Wrong username or password, or the account is deactivated."))
-        elif any(True for _d in devices_for_user(user, confirmed=True)):
-            request.session.cycle_key()
-            request.session[PENDING_USER_KEY] = user.pk
-            request.session["guanxi_pending_next"] = next_url
-            return redirect("accounts:login-verify")
+        except ApplicationError as error:
+            form.add_error(None, str(error.message))
         else:
+            try:
+                services.second_factor_check(user=user, code=None)
+            except ApplicationError as error:
+                if error.code != "otp_setup_required":  # otp_required: ask for the code
+                    request.session.cycle_key()
+                    request.session[PENDING_USER_KEY] = user.pk
+                    request.session["guanxi_pending_next"] = next_url
+                    return redirect("accounts:login-verify")
+                # otp_setup_required: signed in, and SecondFactorMiddleware keeps them on the
+                # set-up page until a device is confirmed.
             return _finish_login(request, user, _safe_next(request, next_url))
     return TemplateResponse(request, "accounts/login.html", {"form": form, "next": next_url})
 
@@ -140,14 +152,16 @@ def login_verify(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:login")
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = match_token(user, form.cleaned_data["otp_token"])
-        if device is None:
-            form.add_error("otp_token", _("The code is wrong or expired."))
+        try:
+            device = services.second_factor_check(user=user, code=form.cleaned_data["otp_token"])
+        except ApplicationError as error:
+            form.add_error("otp_token", str(error.message))
         else:
             next_url = _safe_next(request, request.session.pop("guanxi_pending_next", ""))
             request.session.pop(PENDING_USER_KEY, None)
             response = _finish_login(request, user, next_url)
-            otp_login(request, device)
+            if device is not None:  # None: an administrator removed the device meanwhile
+                otp_login(request, device)
             return response
     return TemplateResponse(request, "accounts/login_verify.html", {"form": form})
 
@@ -176,15 +190,14 @@ def language_set(request: HttpRequest) -> HttpResponse:
 
 # --- Profile ----------------------------------------------------------------------------------
 def _profile_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     context = {
         "password_form": PasswordChangeForm(),
         "token_form": TokenForm(),
+        "otp_disable_form": ReauthenticateForm(prefix="otp_disable"),
         "tokens": token_list(user=request.user),
         "sessions": session_list(user=request.user),
         "current_session": request.session.session_key,
-        "has_otp": TOTPDevice.objects.filter(user=request.user, confirmed=True).exists(),
+        "has_otp": services.second_factor_device_exists(request.user),
         "otp_required": request.user.role_setting.require_otp,
     }
     context.update(extra)
@@ -266,14 +279,19 @@ def sessions_end_others(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def otp_setup(request: HttpRequest) -> HttpResponse:
-    import segno
-
-    device = services.otp_device_start(user=request.user)
-    form = OtpForm(request.POST or None)
+    """Setting up (or replacing) the authenticator app. Opening the page writes nothing: the
+    pending device is made when the user presses "Start" (POST action=start)."""
+    replacing = services.second_factor_device_exists(request.user)
+    if request.method == "POST" and request.POST.get("action") == "start":
+        services.otp_device_start(user=request.user)
+        return redirect("accounts:otp-setup")
+    form = OtpSetupForm(request.POST or None, replacing=replacing)
     if request.method == "POST" and form.is_valid():
         try:
             confirmed = services.otp_device_confirm(
-                user=request.user, token=form.cleaned_data["otp_token"]
+                user=request.user,
+                token=form.cleaned_data["otp_token"],
+                current_password=form.cleaned_data.get("current_password"),
             )
         except ValidationError as error:
             apply_errors(form, error)
@@ -283,57 +301,88 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
             otp_login(request, confirmed)
             messages.success(request, _("Two-factor sign-in is on."))
             return redirect("accounts:profile")
-    qr = segno.make(device.config_url, error="m").svg_data_uri(scale=4)
-    import base64
+    device = services.otp_device_pending(user=request.user)
+    context: dict[str, Any] = {
+        "form": form,
+        "pending": device is not None,
+        "replacing": replacing,
+        "required": request.user.role_setting.require_otp,
+    }
+    if device is not None:
+        import base64
 
-    secret = base64.b32encode(device.bin_key).decode()
+        import segno
+
+        context["qr"] = segno.make(device.config_url, error="m").svg_data_uri(scale=4)
+        context["secret"] = base64.b32encode(device.bin_key).decode()
     return TemplateResponse(
-        request,
-        "accounts/otp_setup.html",
-        {
-            "form": form,
-            "qr": qr,
-            "secret": secret,
-            "required": request.user.role_setting.require_otp,
-        },
-        status=400 if form.errors else 200,
+        request, "accounts/otp_setup.html", context, status=400 if form.errors else 200
     )
 
 
 @login_required
 @require_POST
 def otp_disable(request: HttpRequest) -> HttpResponse:
+    form = ReauthenticateForm(request.POST, prefix="otp_disable")
+    form.is_valid()  # the service decides whether the password is needed and right
     try:
-        services.otp_device_remove(actor=request.user, user=request.user)
-        messages.success(request, _("Two-factor sign-in is off."))
+        services.otp_device_remove(
+            user=request.user, current_password=form.cleaned_data.get("current_password")
+        )
+    except ValidationError as error:
+        apply_errors(form, error)
+        context = _profile_context(request, otp_disable_form=form)
+        return TemplateResponse(request, "accounts/profile.html", context, status=400)
     except ApplicationError as error:
         messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Two-factor sign-in is off."))
     return redirect("accounts:profile")
 
 
 # --- Users ------------------------------------------------------------------------------------
 @login_required
+@vary_on_headers("HX-Request")
 def user_index(request: HttpRequest) -> HttpResponse:
     if not (request.user.can(Capability.VIEW_TEAM) or request.user.can(Capability.MANAGE_USERS)):
         require_capability(request.user, Capability.VIEW_TEAM)
     query = request.GET.get("q", "").strip()[:100]
     role = request.GET.get("role", "")
     active_param = request.GET.get("active", "1")
-    active = {"1": True, "0": False}.get(active_param)
-    users = user_list(
-        actor=request.user, query=query, role=role if role in Role.values else "", active=active
-    )
-    template = "accounts/user_list.html#results" if request.htmx else "accounts/user_list.html"
+    filters = {
+        "actor": request.user,
+        "query": query,
+        "role": role if role in Role.values else "",
+        "active": {"1": True, "0": False}.get(active_param),
+    }
+    cursor = request.GET.get("cursor")
+    cursor_error = None
+    try:
+        page = user_page(**filters, cursor=cursor, limit=50)
+    except InvalidCursorError as error:
+        page = user_page(**filters, limit=50)
+        cursor, cursor_error = None, error.message
+    next_query = request.GET.copy()
+    next_query.pop("cursor", None)
+    if page.next_cursor:
+        next_query["cursor"] = page.next_cursor
+    template = "accounts/user_list.html"
+    # A history restore needs the whole page; "More" appends rows; a filter change replaces the
+    # table.
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#rows" if cursor else "#results"
     return TemplateResponse(
         request,
         template,
         {
-            "users": users[:500],
+            "page": page,
             "q": query,
             "role": role,
             "active": active_param,
             "roles": Role.choices,
             "can_manage": request.user.can(Capability.MANAGE_USERS),
+            "next_query": next_query.urlencode() if page.next_cursor else "",
+            "cursor_error": cursor_error,
         },
     )
 
@@ -370,9 +419,22 @@ def user_create(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
-    target = user_get_for_user(request.user, user_id, write=True)
+def _user_edit_context(
+    request: HttpRequest, target: User, form: UserForm, **extra: Any
+) -> dict[str, Any]:
+    context = {
+        "form": form,
+        "target": target,
+        "conflict": None,
+        "password_reset_form": PasswordResetForm(prefix="reset"),
+        "is_self": target.pk == request.user.pk,
+        "has_otp": services.second_factor_device_exists(target),
+    }
+    context.update(extra)
+    return context
+
+
+def _user_edit_form(target: User, data: Any = None) -> UserForm:
     initial = {
         "username": target.username,
         "full_name": target.full_name,
@@ -384,7 +446,13 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
         "language": target.language,
         "version": target.version,
     }
-    form = UserForm(request.POST or None, initial=initial, editing=True)
+    return UserForm(data, initial=initial, editing=True)
+
+
+@login_required
+def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = user_get_for_user(request.user, user_id, write=True)
+    form = _user_edit_form(target, request.POST or None)
     conflict = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -407,9 +475,54 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     return TemplateResponse(
         request,
         "accounts/user_form.html",
-        {"form": form, "target": target, "conflict": conflict},
+        _user_edit_context(request, target, form, conflict=conflict),
         status=409 if conflict else (400 if form.errors else 200),
     )
+
+
+@login_required
+@require_POST
+def user_password_reset(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = user_get_for_user(request.user, user_id, write=True)
+    form = PasswordResetForm(request.POST, prefix="reset")
+    if form.is_valid():
+        try:
+            services.user_password_reset(
+                actor=request.user, user=target, password=form.cleaned_data["new_password"]
+            )
+        except ValidationError as error:
+            apply_errors(form, error, {"password": "new_password"})
+        except ApplicationError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(
+                request,
+                _("The password of %(name)s was changed; their browser sessions were ended.")
+                % {"name": target},
+            )
+            return redirect("accounts:user-edit", user_id=target.pk)
+    context = _user_edit_context(request, target, _user_edit_form(target), password_reset_form=form)
+    return TemplateResponse(request, "accounts/user_form.html", context, status=400)
+
+
+@login_required
+@require_POST
+def user_otp_reset(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = user_get_for_user(request.user, user_id, write=True)
+    try:
+        services.user_otp_reset(actor=request.user, user=target)
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(
+            request,
+            _(
+                "Two-factor sign-in of %(name)s was reset; their browser sessions were ended. "
+                "They set up a new device at their next sign-in if their role requires one."
+            )
+            % {"name": target},
+        )
+    return redirect("accounts:user-edit", user_id=target.pk)
 
 
 @login_required
@@ -491,6 +604,7 @@ def department_edit(request: HttpRequest, department_id: int) -> HttpResponse:
             "parent": department.parent,
             "version": department.version,
         },
+        editing=True,
     )
     form.fields["parent"].queryset = Department.objects.exclude(path__startswith=department.path)
     conflict = None
@@ -538,7 +652,7 @@ def department_delete(request: HttpRequest, department_id: int) -> HttpResponse:
 def role_index(request: HttpRequest) -> HttpResponse:
     require_capability(request.user, Capability.MANAGE_ROLES)
     rows = []
-    saved = False
+    saved, revoked = False, 0
     for setting in role_setting_list():
         prefix = setting.role
         form = RoleSettingForm(
@@ -549,16 +663,27 @@ def role_index(request: HttpRequest) -> HttpResponse:
             initial={"data_scope": setting.data_scope, "require_otp": setting.require_otp},
         )
         if form.is_bound and form.is_valid():
-            setting = services.role_setting_update(
+            change = services.role_setting_update(
                 actor=request.user,
                 role=setting.role,
                 data_scope=form.cleaned_data["data_scope"],
                 require_otp=form.cleaned_data["require_otp"],
             )
-            saved = True
+            setting, saved, revoked = change.setting, True, change.tokens_revoked
         rows.append({"setting": setting, "label": Role(setting.role).label, "form": form})
     if saved:
         messages.success(request, _("Saved."))
+        if revoked:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)s API token was revoked: its owner has no two-factor device yet.",
+                    "%(count)s API tokens were revoked: their owners have no two-factor device "
+                    "yet.",
+                    revoked,
+                )
+                % {"count": revoked},
+            )
         return redirect("accounts:role-list")
     invalid = any(row["form"].is_bound for row in rows)
     return TemplateResponse(

@@ -25,11 +25,14 @@ class TokenAuth(HttpBearer):
 
 
 class TokenRateThrottle(SimpleRateThrottle):
-    """A sliding window per API token (per client address before authentication).
+    """A request counter per API token (per client address before authentication).
 
-    The rate is read from ``settings.GUANXI_API_RATE`` on every request, so changing the setting
-    takes effect without rebuilding the API. One instance serves every request of a process, and
-    gunicorn runs several threads, so the per-request state lives in a thread-local.
+    The window opens at the token's first request and lasts the rate's period; ``cache.add``
+    opens it and ``cache.incr`` counts, so concurrent requests in several gunicorn processes
+    cannot lose counts the way a read-modify-write history would (atomic on Redis; on the
+    database cache each step is one statement). The rate is read from
+    ``settings.GUANXI_API_RATE`` on every request. One instance serves every request of a
+    process across threads, so per-request state lives in a thread-local.
     """
 
     scope = "token"
@@ -52,29 +55,19 @@ class TokenRateThrottle(SimpleRateThrottle):
         num_requests, duration = self._current_rate()
         key = self.get_cache_key(request)
         now = self.timer()
-        history = [stamp for stamp in self.cache.get(key, []) if stamp > now - duration]
-        state = self._state
-        state.history, state.now, state.num_requests, state.duration = (
-            history,
-            now,
-            num_requests,
-            duration,
-        )
-        if len(history) >= num_requests:
-            return False
-        history.insert(0, now)
-        self.cache.set(key, history, duration)
-        return True
+        # Both keys are created together by the first request of a window and expire with it.
+        self.cache.add(f"{key}:opened", now, duration)
+        self.cache.add(f"{key}:count", 0, duration)
+        try:
+            count = self.cache.incr(f"{key}:count")
+        except ValueError:  # expired between add and incr: this request opens a new window
+            self.cache.set(f"{key}:opened", now, duration)
+            self.cache.set(f"{key}:count", 1, duration)
+            count = 1
+        opened = self.cache.get(f"{key}:opened", now)
+        self._state.retry_after = max(1, math.ceil(opened + duration - now))
+        return count <= num_requests
 
     def wait(self) -> float:
-        """Seconds until the window has room again: when enough of the oldest requests expire."""
-        state = self._state
-        history: list[float] = getattr(state, "history", [])
-        num_requests: int = getattr(state, "num_requests", 0)
-        duration: int = getattr(state, "duration", 1)
-        if not history:
-            return float(duration)
-        # history is newest first; a slot frees when the request at position num_requests - 1
-        # (counting from the newest) leaves the window.
-        oldest_that_blocks = history[min(max(num_requests, 1), len(history)) - 1]
-        return max(1.0, math.ceil(duration - (state.now - oldest_that_blocks)))
+        """Seconds until the current window closes and the counter starts again."""
+        return float(getattr(self._state, "retry_after", 1))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from django.db import models
 
@@ -75,3 +77,31 @@ def audit_record(
         changes=changes or {},
         note=note[:500],
     )
+
+
+# --- Note labels ------------------------------------------------------------------------------
+# Services store a note as a stable key (optionally "key?name=value&…"); apps register a
+# translatable label per key from AppConfig.ready(), so core can show notes in the reader's
+# language without importing the apps.
+_NOTE_LABELS: dict[str, Any] = {}
+
+
+def audit_note_labels_register(labels: Mapping[str, Any]) -> None:
+    _NOTE_LABELS.update(labels)
+
+
+def audit_note_labels() -> dict[str, Any]:
+    return dict(_NOTE_LABELS)
+
+
+def audit_note_display(note: str) -> str:
+    """``note`` in the active language; a note without a registered key is shown as stored."""
+    key, _sep, query = note.partition("?")
+    label = _NOTE_LABELS.get(key)
+    if label is None:
+        return note
+    values = dict(parse_qsl(query))
+    try:
+        return str(label) % values if values else str(label)
+    except (KeyError, TypeError, ValueError):
+        return str(label)

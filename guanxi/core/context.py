@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from contextvars import ContextVar
+from typing import Any
 
 request_ip: ContextVar[str | None] = ContextVar("guanxi_request_ip", default=None)
 
@@ -29,3 +30,9 @@ def client_ip(meta: dict) -> str | None:
         return str(ipaddress.ip_address((candidate or "").strip()))
     except ValueError:
         return None
+
+
+def request_client_ip(request: Any) -> str | None:
+    """``client_ip`` for callers that hand over a request (django-axes' AXES_CLIENT_IP_CALLABLE),
+    so the sign-in lockout counts per real client behind a proxy, not per proxy."""
+    return client_ip(request.META)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -91,3 +92,43 @@ class ApiErrorContractMiddleware:
             if header in response:
                 replacement[header] = response[header]
         return replacement
+
+
+class NulByteGuardMiddleware:
+    """A NUL byte in a parameter or body is never meaningful text: PostgreSQL refuses it (a
+    500 halfway through a request) and SQLite stores it silently. Refuse the request up front,
+    before anything is written, with the same translated 400 everywhere."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not self._has_nul(request):
+            return self.get_response(request)
+        from django.template.response import TemplateResponse
+
+        from guanxi.core.exceptions import ApplicationError
+
+        error = ApplicationError(
+            _("The request contains a NUL character, which is not allowed in text.")
+        )
+        if request.path.startswith(API_PREFIX):
+            body = json.dumps(error.as_dict(), ensure_ascii=False)
+            return HttpResponse(body, status=400, content_type="application/json")
+        return TemplateResponse(request, "400.html", {"error": error}, status=400).render()
+
+    @staticmethod
+    def _has_nul(request: HttpRequest) -> bool:
+        def in_values(data: Any) -> bool:
+            return any("\x00" in value for _key, values in data.lists() for value in values)
+
+        if "\x00" in request.path or in_values(request.GET):
+            return True
+        if request.method not in {"POST", "PUT", "PATCH", "DELETE"}:
+            return False
+        if request.content_type in {"multipart/form-data", "application/x-www-form-urlencoded"}:
+            # Decoded form fields; uploaded files may hold any bytes and are not text.
+            return in_values(request.POST)
+        body = request.body
+        # In JSON a NUL arrives escaped as \u0000; in other raw bodies as the byte itself.
+        return b"\x00" in body or b"\\u0000" in body.lower()

@@ -173,3 +173,48 @@ class ScheduleSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.slot:%Y-%m-%d %H:%M}"
+
+
+class Region(models.Model):
+    """One administrative division of the national code table (GB/T 2260), kept as data.
+
+    Reference data, not a domain record: no soft delete, no version. Codes are never deleted,
+    because customers keep the code they were filed under; a code the Ministry of Civil Affairs
+    retires is marked inactive by ``region_load --retire-missing`` instead. Municipalities
+    (北京市 110000) have a city-level row of the same name (110100) that holds their districts.
+    """
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", _("Province")
+        CITY = "city", _("City")
+        DISTRICT = "district", _("District or county")
+
+    code = models.CharField(_("code"), max_length=6, primary_key=True)
+    name = models.CharField(_("name"), max_length=50)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent region"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ("code",)
+        # The code's shape is checked by the loader: a REGEXP check constraint would need Django's
+        # SQLite function and break the database for every other SQLite client.
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(level="province", parent__isnull=True)
+                | (~models.Q(level="province") & models.Q(parent__isnull=False)),
+                name="region_parent_matches_level",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"

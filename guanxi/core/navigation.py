@@ -83,6 +83,24 @@ AREAS: tuple[Area, ...] = (
         "C14",
         _("Improvement actions from findings and feedback, with before and after figures."),
     ),
+    Area(
+        "transfer",
+        _("Import and export"),
+        "C15",
+        _("CSV and XLSX import with preview and per-row errors, exports, vCard and iCalendar."),
+    ),
+    Area(
+        "notifications",
+        _("Notifications"),
+        "C15",
+        _("In-app, e-mail and WeCom / DingTalk / Feishu robot notifications and webhooks."),
+    ),
+    Area(
+        "privacy",
+        _("Personal data"),
+        "C15",
+        _("PIPL: consent and purpose, masking, export and erasure on request, retention."),
+    ),
 )
 
 SETTINGS_AREAS: tuple[Area, ...] = (

@@ -5,6 +5,8 @@ from typing import Any
 
 from ninja import Schema
 
+from guanxi.core.audit import audit_note_display
+
 
 class RecycleItemOut(Schema):
     object_type: str
@@ -34,6 +36,11 @@ class AuditEntryOut(Schema):
     object_label: str
     changes: dict[str, Any]
     note: str
+    note_display: str
+
+    @staticmethod
+    def resolve_note_display(entry: Any) -> str:
+        return audit_note_display(entry.note)
 
 
 class AuditPage(Schema):

@@ -66,8 +66,10 @@ def audit_list(
         entries = entries.filter(object_type=object_type)
     if object_id:
         entries = entries.filter(object_id=object_id)
-    if actor_id:
-        entries = entries.filter(actor_id=actor_id)
+    if actor_id is not None:
+        # An id no user can have (zero, negative, past the 64-bit column) matches nothing rather
+        # than overflowing in the database driver.
+        entries = entries.filter(actor_id=actor_id) if 0 < actor_id < 2**63 else entries.none()
     if action:
         entries = entries.filter(action=action)
     return entries

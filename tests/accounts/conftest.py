@@ -36,6 +36,18 @@ def db_state() -> dict[str, list[dict[str, Any]]]:
     return state
 
 
+def assert_only_a_failed_sign_in_added(
+    before: dict[str, list[dict[str, Any]]], *, object_id: str, note: str
+) -> None:
+    """Nothing changed but one LOGIN_FAILED audit entry about ``object_id``."""
+    after = db_state()
+    added = after.pop("core.AuditEntry")[len(before["core.AuditEntry"]) :]
+    assert after == {k: v for k, v in before.items() if k != "core.AuditEntry"}
+    assert [(e["action"], e["actor_id"], e["object_id"], e["note"]) for e in added] == [
+        (AuditEntry.Action.LOGIN_FAILED, None, object_id, note)
+    ]
+
+
 def session_user_ids() -> set[int]:
     """The user ids of the live server-side sessions."""
     ids = set()

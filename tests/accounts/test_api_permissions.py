@@ -14,7 +14,7 @@ import pytest
 
 from guanxi.accounts.roles import Role
 from guanxi.accounts.services import token_create
-from tests.accounts.conftest import db_state
+from tests.accounts.conftest import db_state, make_totp_device
 from tests.conftest import ApiClient, Org
 from tests.factories import DepartmentFactory, UserFactory
 
@@ -72,6 +72,11 @@ USER_WRITE_DENIED = {
 def _others_token(org: Org) -> int:
     token, _raw = token_create(actor=org.other_rep, user=org.other_rep, name="rep2 script")
     return token.pk
+
+
+def _with_device(org: Org) -> int:
+    make_totp_device(org.other_rep)
+    return org.other_rep.pk
 
 
 def _inactive_in_north(org: Org) -> int:
@@ -148,6 +153,24 @@ ENDPOINTS = [
         "user-reactivate",
         "POST",
         lambda o: f"/api/v1/users/{_inactive_in_north(o)}/reactivate",
+        lambda o: {},
+        {"administrator": 200},
+        USER_WRITE_DENIED,
+        True,
+    ),
+    Endpoint(
+        "user-password-reset",
+        "POST",
+        lambda o: f"/api/v1/users/{o.other_rep.pk}/password",
+        lambda o: {"password": "a-long-unusual-passphrase-42"},
+        {"administrator": 200},
+        USER_WRITE_DENIED,
+        True,
+    ),
+    Endpoint(
+        "user-otp-reset",
+        "POST",
+        lambda o: f"/api/v1/users/{_with_device(o)}/otp-reset",
         lambda o: {},
         {"administrator": 200},
         USER_WRITE_DENIED,
@@ -269,6 +292,8 @@ def test_every_accounts_endpoint_is_in_the_matrix() -> None:
         ("PATCH", "/users/{user_id}"),
         ("POST", "/users/{user_id}/deactivate"),
         ("POST", "/users/{user_id}/reactivate"),
+        ("POST", "/users/{user_id}/password"),
+        ("POST", "/users/{user_id}/otp-reset"),
         ("GET", "/departments"),
         ("POST", "/departments"),
         ("PATCH", "/departments/{department_id}"),

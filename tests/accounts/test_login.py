@@ -14,6 +14,7 @@ from guanxi.accounts.roles import Role
 from guanxi.accounts.services import role_setting_update
 from guanxi.core.models import AuditEntry
 from tests.accounts.conftest import (
+    assert_only_a_failed_sign_in_added,
     current_code,
     db_state,
     in_language,
@@ -105,9 +106,11 @@ def test_wrong_password_shows_a_translated_error_and_does_not_sign_in(
     assert response.status_code == 200
     assert response["Content-Language"] == language
     assert in_language(language, WRONG_LOGIN) in response.content.decode()
-    # and nobody is signed in, nothing was recorded
+    # and nobody is signed in; only the failed attempt was recorded
     assert SESSION_KEY not in client.session
-    assert db_state() == before
+    assert_only_a_failed_sign_in_added(
+        before, object_id=str(org.rep.pk), note="login_invalid_credentials"
+    )
 
 
 def test_the_wrong_password_message_has_a_chinese_translation() -> None:
@@ -227,7 +230,9 @@ def test_token_endpoint_refuses_a_wrong_password_and_creates_nothing(org: Org) -
     response = token_request("rep1", "wrong-password")
     assert response.status_code == 401
     assert response.json()["code"] == "invalid_credentials"
-    assert db_state() == before
+    assert_only_a_failed_sign_in_added(
+        before, object_id=str(org.rep.pk), note="login_invalid_credentials"
+    )
 
 
 def test_token_endpoint_validates_its_body(org: Org) -> None:
@@ -277,7 +282,7 @@ def test_login_verify_refuses_a_wrong_code(org: Org) -> None:
     response = client.post("/accounts/login/verify/", {"otp_token": wrong_code(device)})
 
     assert response.status_code == 200
-    assert "The code is wrong or expired." in response.content.decode()
+    assert "The two-factor code is wrong or expired." in response.content.decode()
     assert SESSION_KEY not in client.session
     assert not LoginSession.objects.exists()
 
@@ -366,6 +371,7 @@ def test_role_requiring_otp_sends_a_user_without_device_to_the_setup_page(org: O
     response = client.get("/accounts/profile/two-factor/")
     assert response.status_code == 200
     assert response.context["required"] is True
+    assert client.post("/accounts/profile/two-factor/", {"action": "start"}).status_code == 302
 
     # when they confirm the device with a current code
     device = TOTPDevice.objects.get(user=org.rep, confirmed=False)

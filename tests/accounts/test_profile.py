@@ -51,7 +51,7 @@ def test_password_change_works_and_keeps_this_session(org: Org) -> None:
     assert response.status_code == 302
     assert User.objects.get(pk=org.rep.pk).check_password(NEW_PASSWORD)
     assert client.get("/accounts/profile/").status_code == 200
-    assert AuditEntry.objects.filter(object_id=str(org.rep.pk), note="password changed").exists()
+    assert AuditEntry.objects.filter(object_id=str(org.rep.pk), note="password_changed").exists()
 
 
 def test_password_change_signs_out_other_sessions(org: Org) -> None:
@@ -131,13 +131,19 @@ def test_sign_out_everywhere_else_ends_the_other_sessions_only(org: Org) -> None
 
 def test_two_factor_set_up_and_removal(org: Org) -> None:
     client = login_client(org.rep)
-    # when rep1 opens the set-up page, a pending device with a QR code and key is offered
+    # when rep1 opens the set-up page, nothing is written until they press Start
     page = client.get("/accounts/profile/two-factor/")
     assert page.status_code == 200
+    assert "qr" not in page.context
+    assert not TOTPDevice.objects.filter(user=org.rep).exists()
+    response = client.post("/accounts/profile/two-factor/", {"action": "start"})
+    assert response.status_code == 302
+    # then a pending device with a QR code and key is offered
+    page = client.get("/accounts/profile/two-factor/")
     assert page.context["qr"].startswith("data:image/svg+xml")
     device = TOTPDevice.objects.get(user=org.rep, confirmed=False)
-    # and reopening the page reuses it rather than piling up devices
-    client.get("/accounts/profile/two-factor/")
+    # and starting again reuses it rather than piling up devices
+    client.post("/accounts/profile/two-factor/", {"action": "start"})
     assert TOTPDevice.objects.filter(user=org.rep).count() == 1
 
     # a wrong code is refused, inline
@@ -157,12 +163,14 @@ def test_two_factor_set_up_and_removal(org: Org) -> None:
     _browser, response = password_login("rep1", PASSWORD)
     assert response["Location"] == "/accounts/login/verify/"
 
-    # and rep1 may switch it off again
-    response = client.post("/accounts/profile/two-factor/disable/")
+    # and rep1 may switch it off again, giving their password
+    response = client.post(
+        "/accounts/profile/two-factor/disable/", {"otp_disable-current_password": PASSWORD}
+    )
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(user=org.rep).exists()
     assert AuditEntry.objects.filter(
-        object_id=str(org.rep.pk), note="two-factor device removed"
+        object_id=str(org.rep.pk), note="second_factor_removed"
     ).exists()
 
 

@@ -29,7 +29,7 @@ def api_usernames(user: User) -> set[str]:
 def html_usernames(user: User) -> set[str]:
     response = login_client(user).get("/accounts/users/")
     assert response.status_code == 200
-    return {u.username for u in response.context["users"]}
+    return {u.username for u in response.context["page"].items}
 
 
 def test_administrator_sees_everyone(org: Org) -> None:

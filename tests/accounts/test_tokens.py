@@ -171,7 +171,7 @@ def test_an_administrator_can_revoke_anyones_token(org: Org) -> None:
     entry = AuditEntry.objects.filter(
         object_type="accounts.apitoken", object_id=str(token.pk)
     ).first()
-    assert entry.actor_id == org.admin.pk and entry.note == "revoked"
+    assert entry.actor_id == org.admin.pk and entry.note == "token_revoked"
 
 
 def test_revoking_an_unknown_token_is_404(org: Org) -> None:
@@ -227,3 +227,19 @@ def test_revoking_on_the_profile_page_twice_shows_an_error(org: Org) -> None:
         f"/accounts/profile/tokens/{token.pk}/revoke/", follow=True, HTTP_ACCEPT_LANGUAGE="en"
     )
     assert "This token is already revoked." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_moving_a_user_into_a_role_that_requires_a_second_factor_revokes_their_tokens(org):
+    # given the analyst role requires a second factor, and a rep without one holds a token
+    from guanxi.accounts.services import role_setting_update, user_update
+
+    role_setting_update(actor=org.admin, role="analyst", data_scope="all", require_otp=True)
+    api = ApiClient(org.rep)
+    assert api.get("/api/v1/me").status_code == 200
+
+    # when an administrator makes the rep an analyst
+    user_update(actor=org.admin, user=org.rep, data={"role": "analyst"})
+
+    # then the token issued without a second factor no longer works
+    assert api.get("/api/v1/me").status_code == 401

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from guanxi.accounts.roles import Role
-from tests.accounts.conftest import db_state
+from tests.accounts.conftest import db_state, make_totp_device
 from tests.conftest import Org, login_client
 from tests.factories import PASSWORD, DepartmentFactory, UserFactory
 
@@ -60,6 +60,11 @@ class Case:
 
 def _inactive_in_north(org: Org) -> Any:
     return UserFactory(username="gone", role=Role.SALES_REP, department=org.north, is_active=False)
+
+
+def _with_device(org: Org) -> int:
+    make_totp_device(org.other_rep)
+    return org.other_rep.pk
 
 
 def _user_data(org: Org) -> dict[str, Any]:
@@ -132,12 +137,24 @@ CASES = [
         {},
         False,
     ),
-    Case("otp-setup", "GET", lambda o: "/accounts/profile/two-factor/", None, EVERYONE, {}, True),
+    # Opening the set-up page writes nothing; pressing "Start" makes the pending device.
+    Case(
+        "otp-setup-get", "GET", lambda o: "/accounts/profile/two-factor/", None, EVERYONE, {}, False
+    ),
+    Case(
+        "otp-setup",
+        "POST",
+        lambda o: "/accounts/profile/two-factor/",
+        lambda o: {"action": "start"},
+        dict.fromkeys(ROLES, 302),
+        {},
+        True,
+    ),
     Case(
         "otp-disable",
         "POST",
         lambda o: "/accounts/profile/two-factor/disable/",
-        lambda o: {},
+        lambda o: {"otp_disable-current_password": PASSWORD},
         dict.fromkeys(ROLES, 302),
         {},
         False,
@@ -200,6 +217,27 @@ CASES = [
         "user-reactivate",
         "POST",
         lambda o: f"/accounts/users/{_inactive_in_north(o).pk}/reactivate/",
+        lambda o: {},
+        {"administrator": 302},
+        USER_WRITE_DENIED,
+        True,
+    ),
+    Case(
+        "user-password-reset",
+        "POST",
+        lambda o: f"/accounts/users/{o.other_rep.pk}/password/",
+        lambda o: {
+            "reset-new_password": "a-long-unusual-passphrase-42",
+            "reset-new_password_again": "a-long-unusual-passphrase-42",
+        },
+        {"administrator": 302},
+        USER_WRITE_DENIED,
+        True,
+    ),
+    Case(
+        "user-otp-reset",
+        "POST",
+        lambda o: f"/accounts/users/{_with_device(o)}/otp-reset/",
         lambda o: {},
         {"administrator": 302},
         USER_WRITE_DENIED,
@@ -382,6 +420,8 @@ def test_token_revoke_of_own_token(org: Org, actor: str) -> None:
         "/accounts/profile/tokens/",
         "/accounts/profile/sessions/end-others/",
         "/accounts/profile/two-factor/disable/",
+        "/accounts/users/1/password/",
+        "/accounts/users/1/otp-reset/",
         "/accounts/logout/",
         "/accounts/language/",
     ],

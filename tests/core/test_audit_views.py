@@ -311,3 +311,32 @@ def test_api_query_count_does_not_grow_with_the_page(org):
     _entries(60, object_type="core.count", actor=org.manager, actor_label="manager")
     many = _queries(client.client, "/api/v1/audit", client.headers)
     assert many == few
+
+
+def test_audit_page_shows_translated_field_labels_and_notes(org):
+    # given a deactivation, which audits a changed field and a note with values
+    from guanxi.accounts.services import user_deactivate
+
+    user_deactivate(actor=org.admin, user=org.other_rep)
+    client = login_client(org.admin)
+
+    # when an administrator reads the audit trail in Chinese and in English
+    zh = client.get("/audit/", {"object_type": "accounts.user"}, HTTP_ACCEPT_LANGUAGE="zh-CN")
+    en = client.get("/audit/", {"object_type": "accounts.user"}, HTTP_ACCEPT_LANGUAGE="en")
+
+    # then the field is named by its label and the note is a sentence, not a stored key
+    zh_text, en_text = zh.content.decode(), en.content.decode()
+    assert "user_deactivated?" not in zh_text and "user_deactivated?" not in en_text
+    assert "Deactivated; sessions ended" in en_text
+    assert "已停用" in zh_text
+
+
+def test_audit_api_carries_the_note_in_the_readers_language(org):
+    from guanxi.accounts.services import user_deactivate
+
+    user_deactivate(actor=org.admin, user=org.other_rep)
+    api = ApiClient(org.admin)
+    api.headers["Accept-Language"] = "en"
+    items = api.get("/api/v1/audit", object_type="accounts.user").json()["items"]
+    deactivation = next(item for item in items if item["note"].startswith("user_deactivated"))
+    assert deactivation["note_display"].startswith("Deactivated; sessions ended")

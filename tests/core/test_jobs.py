@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
 from django_tasks import TaskResultStatus
+from django_tasks.exceptions import InvalidTaskError
 from django_tasks_db.models import DBTaskResult
 
 from guanxi.accounts.models import Department
@@ -295,7 +296,7 @@ def test_a_failed_enqueue_leaves_the_slot_unclaimed_for_the_next_tick(database_q
     now = dt.datetime(2026, 3, 10, 12, 3, tzinfo=dt.UTC)
     settings.TASKS = {"default": {**DATABASE_TASKS["default"], "QUEUES": ["elsewhere"]}}
     # when
-    with pytest.raises(Exception):  # noqa: B017  # whichever error the backend raises
+    with pytest.raises(InvalidTaskError, match="not valid for backend"):
         schedule_tick(now=now, jobs=(broken,))
     # then nothing was claimed, and once the queue is back the slot still fires
     assert not ScheduleSlot.objects.exists()

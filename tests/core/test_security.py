@@ -18,6 +18,7 @@ from guanxi.accounts.models import Department
 from guanxi.accounts.services import department_create, department_delete
 from guanxi.core.errors import server_error
 from tests.conftest import login_client
+from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -314,3 +315,28 @@ def test_static_storage_uses_hashed_names_once_collected(tmp_path):
     storage.hashed_files = {"app.css": storage.hashed_name("app.css")}
     url = storage.url("app.css")
     assert url.startswith("/static/app.") and url.endswith(".css") and url != "/static/app.css"
+
+
+@pytest.mark.django_db
+def test_sign_in_lockout_counts_the_real_client_behind_a_trusted_proxy(client, org, settings):
+    # given Guanxi behind one trusted reverse proxy, and an attacker hammering rep1's password
+    settings.GUANXI_TRUSTED_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            "/accounts/login/",
+            {"username": org.rep.username, "password": "wrong-password"},
+            HTTP_X_FORWARDED_FOR="203.0.113.9",
+            **proxy,
+        )
+
+    # when the real rep signs in from another address through the same proxy
+    response = client.post(
+        "/accounts/login/",
+        {"username": org.rep.username, "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+        **proxy,
+    )
+
+    # then only the attacker's address is locked out, not everyone behind the proxy
+    assert response.status_code == 302
