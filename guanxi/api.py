@@ -131,10 +131,12 @@ def _register_routers() -> None:
     from guanxi.accounts.api import auth_router
     from guanxi.accounts.api import router as accounts_router
     from guanxi.core.api import router as core_router
+    from guanxi.customers.api import router as customers_router
 
     api.add_router("/auth", auth_router)
     api.add_router("/", accounts_router)
     api.add_router("/", core_router)
+    api.add_router("/", customers_router)
 
 
 _register_routers()

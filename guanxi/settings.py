@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django_rq",
     "guanxi.core",
     "guanxi.accounts",
+    "guanxi.customers",
 ]
 
 MIDDLEWARE = [

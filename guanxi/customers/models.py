@@ -1,0 +1,322 @@
+"""Customer archive (C1): customers, contacts, industries and tags.
+
+A customer without an owner is in the pool (公海); the pool rules themselves (claim, recycle,
+protection) live in services of a later slice, so nothing here depends on them.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.core.models import BaseModel
+
+
+class Industry(BaseModel):
+    """One entry of the configurable industry list, seeded with the 20 sections (门类 A–T) of the
+    national classification GB/T 4754-2017."""
+
+    code = models.CharField(_("code"), max_length=10, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    audit_fields = ("code", "name", "sort_order", "is_active")
+
+    class Meta:
+        verbose_name = _("industry")
+        verbose_name_plural = _("industries")
+        ordering = ("sort_order", "code")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class TagColor(models.TextChoices):
+    # Tabler's palette names, so a template can use them as badge classes directly.
+    BLUE = "blue", _("Blue")
+    AZURE = "azure", _("Azure")
+    INDIGO = "indigo", _("Indigo")
+    PURPLE = "purple", _("Purple")
+    PINK = "pink", _("Pink")
+    RED = "red", _("Red")
+    ORANGE = "orange", _("Orange")
+    YELLOW = "yellow", _("Yellow")
+    GREEN = "green", _("Green")
+    TEAL = "teal", _("Teal")
+    GRAY = "gray", _("Gray")
+
+
+class Tag(BaseModel):
+    name = models.CharField(_("name"), max_length=30)
+    color = models.CharField(
+        _("colour"), max_length=10, choices=TagColor.choices, default=TagColor.BLUE
+    )
+    is_preset = models.BooleanField(_("preset"), default=False, editable=False)
+
+    audit_fields = ("name", "color")
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ("name", "id")
+        # Unique among live tags only: a deleted tag in the recycle bin does not block its name.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(deleted_at__isnull=True), name="tag_name_live_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(BaseModel):
+    class Kind(models.TextChoices):
+        COMPANY = "company", _("Company")
+        GOVERNMENT = "government", _("Government body")
+        INDIVIDUAL = "individual", _("Individual")
+
+    class Source(models.TextChoices):
+        WEBSITE_FORM = "website_form", _("Website form")
+        TRADE_SHOW = "trade_show", _("Trade show registration")
+        SALES_MEETING = "sales_meeting", _("Sales meeting")
+        REFERRAL = "referral", _("Third-party referral")
+        OTHER = "other", _("Other")
+
+    class Lifecycle(models.TextChoices):
+        POTENTIAL = "potential", _("Potential")
+        INTENT = "intent", _("Intent")
+        CLOSED = "closed", _("Closed deal")
+        STRATEGIC = "strategic", _("Strategic")
+        CHURNED = "churned", _("Churned")
+
+    class AccountClass(models.TextChoices):
+        NONE = "none", _("Not a key account")
+        ORDINARY = "ordinary", _("Ordinary key account")
+        IMPORTANT = "important", _("Important key account")
+        STRATEGIC = "strategic", _("Strategic key account")
+
+    class ValueLevel(models.TextChoices):
+        UNKNOWN = "", _("Not computed")
+        HIGH = "high", _("High")
+        MEDIUM = "medium", _("Medium")
+        LOW = "low", _("Low")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.COMPANY)
+    name = models.CharField(_("name"), max_length=200)
+    short_name = models.CharField(_("short name"), max_length=100, blank=True)
+    credit_code = models.CharField(
+        _("unified social credit code"), max_length=18, blank=True, db_index=True
+    )
+    industry = models.ForeignKey(
+        Industry,
+        verbose_name=_("industry"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="customers",
+    )
+    province = models.ForeignKey(
+        "core.Region",
+        verbose_name=_("province"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    city = models.ForeignKey(
+        "core.Region",
+        verbose_name=_("city"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    district = models.ForeignKey(
+        "core.Region",
+        verbose_name=_("district or county"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    website = models.URLField(_("website"), max_length=255, blank=True)
+    source = models.CharField(
+        _("source"), max_length=20, choices=Source.choices, default=Source.OTHER
+    )
+    source_note = models.CharField(_("source note"), max_length=255, blank=True)
+    lifecycle = models.CharField(
+        _("lifecycle"), max_length=20, choices=Lifecycle.choices, default=Lifecycle.POTENTIAL
+    )
+    account_class = models.CharField(
+        _("key-account class"),
+        max_length=20,
+        choices=AccountClass.choices,
+        default=AccountClass.NONE,
+    )
+    value_level = models.CharField(
+        _("value level"), max_length=10, choices=ValueLevel.choices, blank=True, default=""
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_customers",
+    )
+    department = models.ForeignKey(
+        "accounts.Department",
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="customers",
+    )
+    first_contact_date = models.DateField(_("first contact date"), null=True, blank=True)
+    first_needs = models.TextField(_("first needs"), blank=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent company"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="subsidiaries",
+    )
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
+    # Derived (guanxi.core.china.search); indexed by FTS5 or a GIN expression index.
+    search_key = models.TextField(_("search key"), blank=True, editable=False)
+
+    audit_fields = (
+        "kind",
+        "name",
+        "short_name",
+        "credit_code",
+        "industry",
+        "province",
+        "city",
+        "district",
+        "address",
+        "website",
+        "source",
+        "source_note",
+        "lifecycle",
+        "account_class",
+        "value_level",
+        "owner",
+        "department",
+        "first_contact_date",
+        "first_needs",
+        "parent",
+    )
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ("-updated_at", "-id")
+        indexes = [
+            # Keyset orderings, alone and behind the filters a list uses most.
+            models.Index(fields=["-updated_at", "-id"], name="customer_updated"),
+            models.Index(fields=["-created_at", "-id"], name="customer_created"),
+            models.Index(fields=["name", "id"], name="customer_name"),
+            models.Index(fields=["owner", "-updated_at", "-id"], name="customer_owner_updated"),
+            models.Index(fields=["department", "-updated_at", "-id"], name="customer_dept_updated"),
+            models.Index(fields=["lifecycle", "-updated_at", "-id"], name="customer_lifecycle"),
+            models.Index(fields=["account_class", "-updated_at", "-id"], name="customer_class"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def in_pool(self) -> bool:
+        return self.owner_id is None
+
+    @property
+    def region_code(self) -> str | None:
+        return self.district_id or self.city_id or self.province_id
+
+
+class Contact(BaseModel):
+    class DecisionRole(models.TextChoices):
+        DECISION_MAKER = "decision_maker", _("Decision maker")
+        INFLUENCER = "influencer", _("Influencer")
+        USER = "user", _("End user")
+        OTHER = "other", _("Other")
+
+    class PhoneLabel(models.TextChoices):
+        MOBILE = "mobile", _("Mobile phone")
+        WORK = "work", _("Work phone")
+        HOME = "home", _("Home phone")
+        OTHER = "other", _("Other")
+
+    class Channel(models.TextChoices):
+        NONE = "", _("No preference")
+        PHONE = "phone", _("Phone")
+        WECHAT = "wechat", _("WeChat")
+        EMAIL = "email", _("E-mail")
+        VISIT = "visit", _("Visit")
+
+    class LegalBasis(models.TextChoices):
+        CONSENT = "consent", _("Consent")
+        CONTRACT = "contract", _("Contract")
+        LEGITIMATE_INTEREST = "legitimate_interest", _("Legitimate interest")
+        OTHER = "other", _("Other")
+
+    # Purging a customer from the recycle bin takes its contacts with it.
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contacts"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    decision_role = models.CharField(
+        _("decision role"), max_length=20, choices=DecisionRole.choices, default=DecisionRole.OTHER
+    )
+    # [{"number": "+8613800138000", "label": "mobile"}, ...], numbers in E.164.
+    phones = models.JSONField(_("phones"), default=list, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    wechat = models.CharField(_("WeChat ID"), max_length=50, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    preferred_channel = models.CharField(
+        _("preferred channel"), max_length=10, choices=Channel.choices, blank=True, default=""
+    )
+    legal_basis = models.CharField(
+        _("legal basis"), max_length=30, choices=LegalBasis.choices, default=LegalBasis.CONSENT
+    )
+    consent_note = models.CharField(_("consent note"), max_length=255, blank=True)
+    consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    search_key = models.TextField(_("search key"), blank=True, editable=False)
+
+    audit_fields = (
+        "customer",
+        "name",
+        "title",
+        "decision_role",
+        "phones",
+        "email",
+        "wechat",
+        "address",
+        "birthday",
+        "preferred_channel",
+        "legal_basis",
+        "consent_note",
+        "consent_at",
+    )
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ("-updated_at", "-id")
+        indexes = [
+            models.Index(fields=["customer", "-updated_at", "-id"], name="contact_customer"),
+            models.Index(fields=["-updated_at", "-id"], name="contact_updated"),
+            models.Index(fields=["name", "id"], name="contact_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,90 @@
+"""Access helpers: 404 when a record is outside the data scope, 403 when it is read-only.
+
+Who may write a customer: its owner, and sales managers and administrators for anything they can
+see. Pool customers (no owner) are readable by everyone and writable only by managers and
+administrators until claimed (claiming is the pool slice).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from guanxi.accounts.roles import Role
+from guanxi.core.exceptions import NotFoundError, PermissionDeniedError
+from guanxi.customers.models import Contact, Customer, Tag
+from guanxi.customers.selectors import contact_visible_queryset, customer_visible_queryset
+
+CUSTOMER_MANAGERS = frozenset({Role.ADMINISTRATOR, Role.SALES_MANAGER})
+"""Roles that write any customer in their scope, assign owners and keep the tag list."""
+
+CUSTOMER_CREATORS = CUSTOMER_MANAGERS | {Role.SALES_REP, Role.KEY_ACCOUNT_MANAGER}
+"""Roles that file new customers (for themselves, unless they are managers)."""
+
+
+def _active(actor: Any) -> bool:
+    return actor is not None and getattr(actor, "is_authenticated", False) and actor.is_active
+
+
+def customer_manages(actor: Any) -> bool:
+    return _active(actor) and actor.role in CUSTOMER_MANAGERS
+
+
+def customer_can_write(actor: Any, customer: Customer) -> bool:
+    """For a customer ``actor`` can already see."""
+    if not _active(actor):
+        return False
+    if customer.owner_id is not None and customer.owner_id == actor.pk:
+        return True
+    return customer_manages(actor)
+
+
+def contact_reveals(actor: Any, customer: Customer) -> bool:
+    """Whether ``actor`` sees the contacts' phones and e-mails in full: those who may write the
+    customer do; everyone else (pool browsers, read-only scopes) gets them masked."""
+    return customer_can_write(actor, customer)
+
+
+def customer_require_create(actor: Any) -> None:
+    if not _active(actor) or actor.role not in CUSTOMER_CREATORS:
+        raise PermissionDeniedError()
+
+
+def customer_get_for_user(actor: Any, pk: Any, *, write: bool = False) -> Customer:
+    customer = customer_visible_queryset(actor=actor).filter(pk=_int(pk)).first()
+    if customer is None:
+        raise NotFoundError()
+    if write and not customer_can_write(actor, customer):
+        raise PermissionDeniedError()
+    return customer
+
+
+def contact_get_for_user(actor: Any, pk: Any, *, write: bool = False) -> Contact:
+    contact = (
+        contact_visible_queryset(actor=actor).select_related("customer").filter(pk=_int(pk)).first()
+    )
+    if contact is None:
+        raise NotFoundError()
+    if write and not customer_can_write(actor, contact.customer):
+        raise PermissionDeniedError()
+    return contact
+
+
+def tag_require_create(actor: Any) -> None:
+    if not customer_manages(actor):
+        raise PermissionDeniedError()
+
+
+def tag_get_for_user(actor: Any, pk: Any, *, write: bool = False) -> Tag:
+    tag = Tag.objects.filter(pk=_int(pk)).first()
+    if tag is None or not _active(actor):
+        raise NotFoundError()
+    if write and not customer_manages(actor):
+        raise PermissionDeniedError()
+    return tag
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1

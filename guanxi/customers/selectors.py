@@ -1,0 +1,208 @@
+"""Reads for customers, contacts, industries and tags: data scope, filters, search, paging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import BooleanField, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.core.china.phones import email_mask, phone_mask
+from guanxi.core.china.search import fts5_match, postgres_vector_sql, search_terms, tsquery_text
+from guanxi.core.pagination import Page, keyset_paginate
+from guanxi.core.scope import scope_q
+from guanxi.customers.models import Contact, Customer, Industry, Tag
+
+CUSTOMER_SORTS: dict[str, tuple[str, ...]] = {
+    "-updated_at": ("-updated_at", "-id"),
+    "updated_at": ("updated_at", "id"),
+    "-created_at": ("-created_at", "-id"),
+    "created_at": ("created_at", "id"),
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+}
+CONTACT_SORTS = CUSTOMER_SORTS
+
+
+def _is_active_user(actor: Any) -> bool:
+    return actor is not None and getattr(actor, "is_authenticated", False) and actor.is_active
+
+
+def customer_visible_q(actor: Any, *, prefix: str = "") -> Q:
+    """Customers ``actor`` may see: their data scope, plus the pool (no owner), which every signed
+    in user may browse. ``prefix`` scopes a related model through its customer ("customer__")."""
+    if not _is_active_user(actor):
+        return Q(pk__in=[])
+    scoped = scope_q(actor, owner_field=f"{prefix}owner", department_field=f"{prefix}department")
+    if not scoped:
+        # An empty Q is "everything"; OR-ing it with the pool would narrow it to the pool.
+        return Q()
+    return scoped | Q(**{f"{prefix}owner__isnull": True})
+
+
+def customer_visible_queryset(*, actor: Any) -> QuerySet[Customer]:
+    if not _is_active_user(actor):
+        return Customer.objects.none()
+    return Customer.objects.filter(customer_visible_q(actor))
+
+
+def _search(queryset: QuerySet, query: str) -> QuerySet:
+    """Narrow ``queryset`` to rows whose search key matches ``query``, through the engine's index.
+
+    A query with nothing searchable in it (punctuation only) finds nothing rather than all."""
+    terms = search_terms(query)
+    if not terms:
+        return queryset.none()
+    table = queryset.model._meta.db_table
+    if connection.vendor == "postgresql":
+        vector = postgres_vector_sql(f'"{table}"."search_key"')
+        return queryset.filter(
+            RawSQL(f"{vector} @@ %s::tsquery", [tsquery_text(terms)], output_field=BooleanField())
+        )
+    fts = f"{table}_fts"
+    return queryset.filter(
+        id__in=RawSQL(f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s", [fts5_match(terms)])
+    )
+
+
+def customer_list(
+    *,
+    actor: Any,
+    query: str = "",
+    lifecycle: str = "",
+    account_class: str = "",
+    value_level: str | None = None,
+    industry: str = "",
+    region: str = "",
+    tag: int | None = None,
+    owner: int | None = None,
+    source: str = "",
+    in_pool: bool | None = None,
+) -> QuerySet[Customer]:
+    """The customers ``actor`` may see, filtered and searched; always inside the data scope."""
+    customers = customer_visible_queryset(actor=actor)
+    if lifecycle:
+        customers = customers.filter(lifecycle=lifecycle)
+    if account_class:
+        customers = customers.filter(account_class=account_class)
+    if value_level is not None:
+        customers = customers.filter(value_level=value_level)
+    if industry:
+        customers = customers.filter(industry__code=industry)
+    if region:
+        customers = customers.filter(
+            Q(province_id=region) | Q(city_id=region) | Q(district_id=region)
+        )
+    if tag is not None:
+        customers = customers.filter(tags=tag)
+    if owner is not None:
+        customers = customers.filter(owner_id=owner)
+    if source:
+        customers = customers.filter(source=source)
+    if in_pool is not None:
+        customers = customers.filter(owner__isnull=in_pool)
+    if query and query.strip():
+        customers = _search(customers, query)
+    return customers
+
+
+def _ordering(sort: str, sorts: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    ordering = sorts.get(sort or "-updated_at")
+    if ordering is None:
+        raise ValidationError(
+            {"sort": [_("Sort by one of: %(choices)s.") % {"choices": ", ".join(sorts)}]},
+            code="invalid_sort",
+        )
+    return ordering
+
+
+def customer_page(
+    *, actor: Any, sort: str = "-updated_at", cursor: str | None = None, limit: int = 50, **filters
+) -> Page:
+    """One keyset page of ``customer_list``; a fixed number of queries whatever the page size."""
+    ordering = _ordering(sort, CUSTOMER_SORTS)
+    customers = (
+        customer_list(actor=actor, **filters)
+        .select_related("industry")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name", "id")))
+    )
+    return keyset_paginate(customers, ordering=ordering, cursor=cursor, limit=limit)
+
+
+def customer_detail(*, customer: Customer) -> Customer:
+    """``customer`` reloaded with what its output needs (industry, live tags)."""
+    return (
+        Customer.objects.select_related("industry")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name", "id")))
+        .get(pk=customer.pk)
+    )
+
+
+def contact_visible_queryset(*, actor: Any) -> QuerySet[Contact]:
+    """Live contacts of live customers ``actor`` may see: the scope is the customer's."""
+    if not _is_active_user(actor):
+        return Contact.objects.none()
+    return Contact.objects.filter(
+        customer_visible_q(actor, prefix="customer__"), customer__deleted_at__isnull=True
+    )
+
+
+def contact_list(
+    *,
+    actor: Any,
+    query: str = "",
+    customer: int | None = None,
+    decision_role: str = "",
+) -> QuerySet[Contact]:
+    contacts = contact_visible_queryset(actor=actor)
+    if customer is not None:
+        contacts = contacts.filter(customer_id=customer)
+    if decision_role:
+        contacts = contacts.filter(decision_role=decision_role)
+    if query and query.strip():
+        contacts = _search(contacts, query)
+    return contacts
+
+
+def contact_page(
+    *, actor: Any, sort: str = "-updated_at", cursor: str | None = None, limit: int = 50, **filters
+) -> Page:
+    ordering = _ordering(sort, CONTACT_SORTS)
+    contacts = contact_list(actor=actor, **filters).select_related("customer")
+    return keyset_paginate(contacts, ordering=ordering, cursor=cursor, limit=limit)
+
+
+def contact_personal_data(*, contact: Contact, reveal: bool) -> dict[str, Any]:
+    """Phones, e-mail and WeChat ID as ``actor`` may see them: in full with ``reveal``, masked
+    otherwise. The caller decides ``reveal`` with permissions.contact_reveals (one rule for every
+    output path); the reveal-with-audit flow is a later slice."""
+    phones = [
+        {"number": str(phone.get("number", "")), "label": str(phone.get("label", ""))}
+        for phone in contact.phones or []
+        if isinstance(phone, dict)
+    ]
+    if reveal:
+        return {
+            "phones": phones,
+            "email": contact.email,
+            "wechat": contact.wechat,
+            "masked": False,
+        }
+    return {
+        "phones": [{**phone, "number": phone_mask(phone["number"])} for phone in phones],
+        "email": email_mask(contact.email),
+        "wechat": f"{contact.wechat[:2]}****" if contact.wechat else "",
+        "masked": True,
+    }
+
+
+def industry_list(*, include_inactive: bool = False) -> QuerySet[Industry]:
+    industries = Industry.objects.all()
+    return industries if include_inactive else industries.filter(is_active=True)
+
+
+def tag_list() -> QuerySet[Tag]:
+    return Tag.objects.order_by("-is_preset", "name", "id")

@@ -1,0 +1,582 @@
+"""Writes for customers, contacts and tags. Every write: explicit actor, full_clean, one
+transaction, an audit entry (core.services)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.accounts.models import User
+from guanxi.accounts.selectors import user_visible_queryset
+from guanxi.core.audit import audit_record
+from guanxi.core.china.credit_code import credit_code_clean
+from guanxi.core.china.phones import phone_normalize
+from guanxi.core.china.regions import region_chain, region_validate
+from guanxi.core.china.search import search_document
+from guanxi.core.exceptions import ApplicationError, PermissionDeniedError
+from guanxi.core.models import AuditEntry, Region
+from guanxi.core.services import model_create, model_update, object_soft_delete
+from guanxi.customers.models import Contact, Customer, Industry, Tag
+from guanxi.customers.permissions import customer_manages
+from guanxi.customers.selectors import customer_visible_queryset
+
+OWNER_SELF: Any = object()
+"""Default owner of a new customer: the actor."""
+
+CUSTOMER_EDITABLE_FIELDS = frozenset(
+    {
+        "kind",
+        "name",
+        "short_name",
+        "credit_code",
+        "industry",
+        "region_code",
+        "address",
+        "website",
+        "source",
+        "source_note",
+        "lifecycle",
+        "account_class",
+        "owner",
+        "first_contact_date",
+        "first_needs",
+        "parent",
+    }
+)
+CONTACT_EDITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "title",
+        "decision_role",
+        "phones",
+        "email",
+        "wechat",
+        "address",
+        "birthday",
+        "preferred_channel",
+        "legal_basis",
+        "consent_note",
+        "consent_at",
+    }
+)
+TAG_EDITABLE_FIELDS = frozenset({"name", "color"})
+# Changes to these fields change the customer's search key.
+_CUSTOMER_KEY_FIELDS = frozenset({"kind", "name", "short_name", "credit_code"})
+
+
+# --- search keys --------------------------------------------------------------------------------
+
+
+def customer_search_key(customer: Customer) -> str:
+    """Name, short name, credit code, and the names and phones of the live contacts, so that a
+    phone tail or a contact's name finds the company."""
+    contacts = list(
+        Contact.objects.filter(customer_id=customer.pk).values_list("name", "phones")
+        if customer.pk
+        else []
+    )
+    names = [customer.name, customer.short_name]
+    person_names = [name for name, _phones in contacts]
+    if customer.kind == Customer.Kind.INDIVIDUAL:
+        person_names.append(customer.name)
+        names = [customer.short_name]
+    return search_document(
+        names=[name for name in names if name],
+        person_names=person_names,
+        phones=[number for _name, phones in contacts for number in _phone_numbers(phones)],
+        codes=[customer.credit_code] if customer.credit_code else [],
+    )
+
+
+def contact_search_key(contact: Contact) -> str:
+    return search_document(
+        person_names=[contact.name],
+        phones=_phone_numbers(contact.phones),
+        words=[value for value in (contact.email, contact.wechat) if value],
+    )
+
+
+def _phone_numbers(phones: Any) -> list[str]:
+    return [
+        str(phone["number"])
+        for phone in phones or []
+        if isinstance(phone, dict) and phone.get("number")
+    ]
+
+
+def customer_search_key_refresh(*, customer_id: int) -> None:
+    """Recompute a customer's key after its contacts changed. Derived data: no version bump."""
+    customer = Customer.all_objects.filter(pk=customer_id).first()
+    if customer is not None:
+        Customer.all_objects.filter(pk=customer_id).update(search_key=customer_search_key(customer))
+
+
+# --- resolving references -----------------------------------------------------------------------
+
+
+def _industry_resolve(value: Industry | str | None, *, current: Industry | None = None) -> Any:
+    if value is None or value == "":
+        return None
+    if isinstance(value, Industry):
+        return value
+    industry = Industry.objects.filter(code=str(value).strip().upper()).first()
+    # A customer may keep an industry that has since been switched off, not pick one.
+    if industry is None or (not industry.is_active and industry != current):
+        raise ValidationError(
+            {"industry": [_("%(code)s is not an industry in the list.") % {"code": value}]},
+            code="industry_unknown",
+        )
+    return industry
+
+
+def _regions_resolve(
+    region_code: str | None, *, current: Customer | None = None
+) -> dict[str, Region | None]:
+    """``region_code`` (any level) expanded to province, city and district, validated as a chain.
+    Errors name ``region_code``, the one field a caller sends."""
+    code = (region_code or "").strip()
+    if not code:
+        return {"province": None, "city": None, "district": None}
+    try:
+        chain = region_chain(code=code)
+        levels = {region.level: region for region in chain}
+        region_validate(
+            province_code=_code(levels.get(Region.Level.PROVINCE)),
+            city_code=_code(levels.get(Region.Level.CITY)),
+            district_code=_code(levels.get(Region.Level.DISTRICT)),
+            allow_inactive=current is not None and current.region_code == code,
+        )
+    except ValidationError as error:
+        raise ValidationError({"region_code": error.messages}, code="invalid_region") from error
+    return {
+        "province": levels.get(Region.Level.PROVINCE),
+        "city": levels.get(Region.Level.CITY),
+        "district": levels.get(Region.Level.DISTRICT),
+    }
+
+
+def _code(region: Region | None) -> str | None:
+    return region.code if region is not None else None
+
+
+def _owner_resolve(*, actor: Any, value: Any) -> User | None:
+    """The owner ``actor`` asks for. Reps file customers for themselves only; managers and
+    administrators may name any active colleague they can see, or nobody (the pool)."""
+    if value is OWNER_SELF:
+        return actor
+    owner_id = value.pk if isinstance(value, User) else value
+    if owner_id is not None and owner_id == actor.pk:
+        return actor
+    if not customer_manages(actor):
+        raise PermissionDeniedError(
+            _("Only sales managers and administrators assign customers to others or the pool."),
+            code="owner_assign_denied",
+        )
+    if owner_id is None:
+        return None
+    owner = user_visible_queryset(actor=actor).filter(pk=owner_id, is_active=True).first()
+    if owner is None:
+        raise ValidationError(
+            {"owner": [_("Choose an active user you can see.")]}, code="owner_unknown"
+        )
+    return owner
+
+
+def _parent_resolve(*, actor: Any, value: Any, customer: Customer | None) -> Customer | None:
+    if value is None or value == "":
+        return None
+    parent_id = value.pk if isinstance(value, Customer) else value
+    parent = customer_visible_queryset(actor=actor).filter(pk=parent_id).first()
+    if parent is None:
+        raise ValidationError(
+            {"parent": [_("Choose a customer you can see as the parent company.")]},
+            code="parent_unknown",
+        )
+    if customer is not None and customer.pk is not None:
+        # Walk up from the new parent: reaching the customer itself would close a loop.
+        seen: set[int] = set()
+        current: int | None = parent.pk
+        while current is not None and current not in seen:
+            if current == customer.pk:
+                raise ValidationError(
+                    {
+                        "parent": [
+                            _(
+                                "A customer cannot be its own parent company, directly or "
+                                "through its subsidiaries."
+                            )
+                        ]
+                    },
+                    code="parent_cycle",
+                )
+            seen.add(current)
+            current = (
+                Customer.all_objects.filter(pk=current).values_list("parent_id", flat=True).first()
+            )
+    return parent
+
+
+def _credit_code_check(*, kind: str, credit_code: str) -> str:
+    code = (credit_code or "").strip()
+    if not code:
+        return ""
+    if kind == Customer.Kind.INDIVIDUAL:
+        raise ValidationError(
+            {"credit_code": [_("An individual has no unified social credit code.")]},
+            code="credit_code_individual",
+        )
+    try:
+        return credit_code_clean(code)
+    except ValidationError as error:
+        raise ValidationError(
+            {"credit_code": error.messages}, code="invalid_credit_code"
+        ) from error
+
+
+def _collect(errors: dict[str, list[str]], call: Any) -> Any:
+    """Run ``call``; file its field errors in ``errors`` so one answer names every bad field."""
+    try:
+        return call()
+    except ValidationError as error:
+        for name, messages in error.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+        return None
+
+
+# --- customers ----------------------------------------------------------------------------------
+
+
+def customer_create(
+    *,
+    actor: Any,
+    name: str,
+    kind: str = Customer.Kind.COMPANY,
+    short_name: str = "",
+    credit_code: str = "",
+    industry: Industry | str | None = None,
+    region_code: str | None = None,
+    address: str = "",
+    website: str = "",
+    source: str = Customer.Source.OTHER,
+    source_note: str = "",
+    lifecycle: str = Customer.Lifecycle.POTENTIAL,
+    account_class: str = Customer.AccountClass.NONE,
+    owner: Any = OWNER_SELF,
+    first_contact_date: dt.date | None = None,
+    first_needs: str = "",
+    parent: Customer | int | None = None,
+    tags: Sequence[int] = (),
+) -> Customer:
+    owner_user = _owner_resolve(actor=actor, value=owner)
+    errors: dict[str, list[str]] = {}
+    cleaned_code = _collect(errors, lambda: _credit_code_check(kind=kind, credit_code=credit_code))
+    industry_row = _collect(errors, lambda: _industry_resolve(industry))
+    regions = _collect(errors, lambda: _regions_resolve(region_code)) or {}
+    parent_row = _collect(errors, lambda: _parent_resolve(actor=actor, value=parent, customer=None))
+    tag_rows = _collect(errors, lambda: _tags_resolve(tags))
+    if errors:
+        raise ValidationError(errors)
+    customer = Customer(
+        kind=kind,
+        name=(name or "").strip(),
+        short_name=(short_name or "").strip(),
+        credit_code=cleaned_code or "",
+        industry=industry_row,
+        address=address,
+        website=(website or "").strip(),
+        source=source,
+        source_note=source_note,
+        lifecycle=lifecycle,
+        account_class=account_class,
+        owner=owner_user,
+        department=owner_user.department if owner_user else None,
+        first_contact_date=first_contact_date,
+        first_needs=first_needs,
+        parent=parent_row,
+        **regions,
+    )
+    customer.search_key = customer_search_key(customer)
+    with transaction.atomic():
+        model_create(instance=customer, actor=actor)
+        if tag_rows:
+            customer.tags.set(tag_rows)
+    return customer
+
+
+def customer_update(
+    *,
+    actor: Any,
+    customer: Customer,
+    data: dict[str, Any],
+    expected_version: int | None = None,
+) -> Customer:
+    """Change ``customer``. ``region_code`` replaces province, city and district together;
+    a new ``owner`` brings the owner's department along. A stale ``expected_version`` is a 409
+    with both values and writes nothing."""
+    unknown = set(data) - CUSTOMER_EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(
+            {name: [_("This field cannot be changed here.")] for name in sorted(unknown)}
+        )
+    changes: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for name in ("name", "short_name", "address", "website", "source", "source_note"):
+        if name in data:
+            changes[name] = (data[name] or "").strip()
+    for name in ("lifecycle", "account_class", "first_needs", "first_contact_date", "kind"):
+        if name in data:
+            changes[name] = data[name] if data[name] is not None else _blank(name)
+    kind = changes.get("kind", customer.kind)
+    if "credit_code" in data or "kind" in data:
+        code = data.get("credit_code", customer.credit_code)
+        cleaned = _collect(errors, lambda: _credit_code_check(kind=kind, credit_code=code))
+        changes["credit_code"] = cleaned or ""
+    if "industry" in data:
+        changes["industry"] = _collect(
+            errors, lambda: _industry_resolve(data["industry"], current=customer.industry)
+        )
+    if "region_code" in data:
+        regions = _collect(errors, lambda: _regions_resolve(data["region_code"], current=customer))
+        changes.update(regions or {})
+    if "parent" in data:
+        changes["parent"] = _collect(
+            errors, lambda: _parent_resolve(actor=actor, value=data["parent"], customer=customer)
+        )
+    if "owner" in data and data["owner"] != customer.owner_id:
+        owner_user = _owner_resolve(actor=actor, value=data["owner"])
+        changes["owner"] = owner_user
+        changes["department"] = owner_user.department if owner_user else None
+    if errors:
+        raise ValidationError(errors)
+    if _CUSTOMER_KEY_FIELDS & set(changes):
+        candidate = Customer(
+            pk=customer.pk,
+            **{
+                "kind": changes.get("kind", customer.kind),
+                "name": changes.get("name", customer.name),
+                "short_name": changes.get("short_name", customer.short_name),
+                "credit_code": changes.get("credit_code", customer.credit_code),
+            },
+        )
+        changes["search_key"] = customer_search_key(candidate)
+    return model_update(
+        instance=customer, data=changes, actor=actor, expected_version=expected_version
+    )
+
+
+def _blank(name: str) -> Any:
+    return None if name == "first_contact_date" else ""
+
+
+def customer_delete(*, actor: Any, customer: Customer) -> Customer:
+    """Move ``customer`` to the recycle bin; its contacts go out of sight with it."""
+    if Customer.objects.filter(parent=customer).exists():
+        raise ApplicationError(
+            _("This customer is the parent company of others; change theirs first."),
+            code="customer_has_subsidiaries",
+        )
+    return object_soft_delete(instance=customer, actor=actor)
+
+
+def _tags_resolve(tag_ids: Iterable[Any]) -> list[Tag]:
+    wanted: list[int] = []
+    for value in tag_ids or ():
+        tag_id = value.pk if isinstance(value, Tag) else value
+        if tag_id not in wanted:
+            wanted.append(tag_id)
+    found = Tag.objects.in_bulk(wanted)
+    missing = [tag_id for tag_id in wanted if tag_id not in found]
+    if missing:
+        raise ValidationError(
+            {"tags": [_("%(ids)s: no such tag.") % {"ids": ", ".join(str(i) for i in missing)}]},
+            code="tag_unknown",
+        )
+    return [found[tag_id] for tag_id in wanted]
+
+
+def customer_tags_set(*, actor: Any, customer: Customer, tags: Sequence[Any]) -> Customer:
+    """Replace the customer's tags; audited as a change of the ``tags`` field."""
+    rows = _tags_resolve(tags)
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        before = sorted(locked.tags.values_list("pk", flat=True))
+        after = sorted(tag.pk for tag in rows)
+        if before == after:
+            return locked
+        locked.tags.set(rows)
+        now = timezone.now()
+        Customer.objects.filter(pk=locked.pk).update(
+            version=F("version") + 1, updated_at=now, updated_by=actor
+        )
+        locked.refresh_from_db()
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            obj=locked,
+            changes={"tags": {"before": before, "after": after}},
+        )
+    return locked
+
+
+# --- contacts -----------------------------------------------------------------------------------
+
+
+def _phones_clean(phones: Any) -> list[dict[str, str]]:
+    """``[{"number", "label"}]`` with numbers in E.164; errors name ``phones.<index>``."""
+    if phones is None:
+        return []
+    if not isinstance(phones, list | tuple):
+        raise ValidationError({"phones": [_("Send a list of phone numbers.")]})
+    errors: dict[str, list[str]] = {}
+    cleaned: list[dict[str, str]] = []
+    labels = set(Contact.PhoneLabel.values)
+    for index, phone in enumerate(phones):
+        entry = phone if isinstance(phone, dict) else {"number": phone}
+        label = str(entry.get("label") or Contact.PhoneLabel.MOBILE)
+        try:
+            number = phone_normalize(str(entry.get("number") or ""))
+        except ValidationError as error:
+            errors[f"phones.{index}"] = error.messages
+            continue
+        if label not in labels:
+            errors[f"phones.{index}"] = [_("Choose mobile, work, home or other as the label.")]
+            continue
+        if any(existing["number"] == number for existing in cleaned):
+            continue
+        cleaned.append({"number": number, "label": label})
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def contact_create(
+    *,
+    actor: Any,
+    customer: Customer,
+    name: str,
+    title: str = "",
+    decision_role: str = Contact.DecisionRole.OTHER,
+    phones: Sequence[Any] = (),
+    email: str = "",
+    wechat: str = "",
+    address: str = "",
+    birthday: dt.date | None = None,
+    preferred_channel: str = "",
+    legal_basis: str = Contact.LegalBasis.CONSENT,
+    consent_note: str = "",
+    consent_at: dt.datetime | None = None,
+) -> Contact:
+    contact = Contact(
+        customer=customer,
+        name=(name or "").strip(),
+        title=(title or "").strip(),
+        decision_role=decision_role,
+        phones=_phones_clean(list(phones)),
+        email=(email or "").strip(),
+        wechat=(wechat or "").strip(),
+        address=address,
+        birthday=birthday,
+        preferred_channel=preferred_channel,
+        legal_basis=legal_basis,
+        consent_note=consent_note,
+        consent_at=consent_at,
+    )
+    contact.search_key = contact_search_key(contact)
+    with transaction.atomic():
+        model_create(instance=contact, actor=actor)
+        customer_search_key_refresh(customer_id=customer.pk)
+    return contact
+
+
+def contact_update(
+    *,
+    actor: Any,
+    contact: Contact,
+    data: dict[str, Any],
+    expected_version: int | None = None,
+) -> Contact:
+    unknown = set(data) - CONTACT_EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(
+            {name: [_("This field cannot be changed here.")] for name in sorted(unknown)}
+        )
+    changes: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "phones":
+            changes[name] = _phones_clean(value)
+        elif name in {"birthday", "consent_at"}:
+            changes[name] = value
+        else:
+            changes[name] = (value or "").strip() if isinstance(value, str | None) else value
+    if {"name", "phones", "email", "wechat"} & set(changes):
+        candidate = Contact(
+            name=changes.get("name", contact.name),
+            phones=changes.get("phones", contact.phones),
+            email=changes.get("email", contact.email),
+            wechat=changes.get("wechat", contact.wechat),
+        )
+        changes["search_key"] = contact_search_key(candidate)
+    with transaction.atomic():
+        updated = model_update(
+            instance=contact, data=changes, actor=actor, expected_version=expected_version
+        )
+        if {"name", "phones"} & set(changes):
+            customer_search_key_refresh(customer_id=contact.customer_id)
+    return updated
+
+
+def contact_delete(*, actor: Any, contact: Contact) -> Contact:
+    with transaction.atomic():
+        deleted = object_soft_delete(instance=contact, actor=actor)
+        customer_search_key_refresh(customer_id=contact.customer_id)
+    return deleted
+
+
+# --- tags ---------------------------------------------------------------------------------------
+
+
+def _tag_name_check(name: str, *, exclude: int | None = None) -> str:
+    cleaned = (name or "").strip()
+    clash = Tag.objects.filter(name=cleaned)
+    if exclude is not None:
+        clash = clash.exclude(pk=exclude)
+    if cleaned and clash.exists():
+        raise ValidationError({"name": [_("A tag with this name exists.")]}, code="tag_exists")
+    return cleaned
+
+
+def tag_create(*, actor: Any, name: str, color: str = "blue") -> Tag:
+    tag = Tag(name=_tag_name_check(name), color=color)
+    return model_create(instance=tag, actor=actor)
+
+
+def tag_update(
+    *, actor: Any, tag: Tag, data: dict[str, Any], expected_version: int | None = None
+) -> Tag:
+    unknown = set(data) - TAG_EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(
+            {name: [_("This field cannot be changed here.")] for name in sorted(unknown)}
+        )
+    changes = dict(data)
+    if "name" in changes:
+        changes["name"] = _tag_name_check(changes["name"], exclude=tag.pk)
+    return model_update(instance=tag, data=changes, actor=actor, expected_version=expected_version)
+
+
+def tag_delete(*, actor: Any, tag: Tag) -> Tag:
+    """Move a custom tag to the recycle bin; customers keep the link, hidden until it returns.
+    The presets of C1 stay (they can be renamed or recoloured)."""
+    if tag.is_preset:
+        raise ApplicationError(
+            _("Preset tags cannot be deleted; rename or recolour them instead."),
+            code="tag_preset",
+        )
+    return object_soft_delete(instance=tag, actor=actor)

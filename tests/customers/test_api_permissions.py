@@ -1,0 +1,310 @@
+"""Permission matrix of every customers API endpoint: anonymous, each role and an outsider.
+
+Anonymous calls get 401; a denied call changes nothing; an allowed write changes something.
+The target customer belongs to rep1 (华东组) unless the row says pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from guanxi.customers.models import Tag
+from tests.conftest import ApiClient, Org
+from tests.customers.conftest import db_state, make_contact, make_customer
+
+pytestmark = pytest.mark.django_db
+
+ACTORS = [
+    "anonymous",
+    "administrator",
+    "sales_manager",
+    "sales_rep",
+    "key_account_manager",
+    "service_agent",
+    "department_handler",
+    "analyst",
+    "outsider",
+]
+ROLES = ACTORS[1:]
+EVERYONE_200 = dict.fromkeys(ROLES, 200)
+# rep1's customer: the owner and managers write, the analyst (scope all) reads, the rest never see.
+OWN_READ = {"administrator": 200, "sales_manager": 200, "sales_rep": 200, "analyst": 200}
+OWN_HIDDEN = dict.fromkeys(
+    ("key_account_manager", "service_agent", "department_handler", "outsider"), 404
+)
+OWN_WRITE_DENIED = {"analyst": 403, **OWN_HIDDEN}
+# A pool customer: everyone reads, managers and administrators write.
+POOL_WRITE_DENIED = {k: 403 for k in ROLES if k not in ("administrator", "sales_manager")}
+TAG_WRITE_DENIED = POOL_WRITE_DENIED
+
+
+def actor_for(org: Org, key: str) -> Any:
+    if key == "anonymous":
+        return None
+    if key == "outsider":
+        return org.outsider
+    return org.by_role()[key]
+
+
+@dataclass
+class Endpoint:
+    name: str
+    method: str
+    path: Callable[[Org, dict[str, Any]], str]
+    body: Callable[[Org, dict[str, Any]], Any] | None
+    allowed: dict[str, int]
+    denied: dict[str, int]
+    writes: bool
+
+
+def _given(org: Org) -> dict[str, Any]:
+    own = make_customer(org.rep, "华东客户")
+    pool = make_customer(None, "公海客户")
+    return {
+        "own": own,
+        "pool": pool,
+        "own_contact": make_contact(own, "张三", phones=["13800138000"]),
+        "pool_contact": make_contact(pool, "李四", phones=["13900139000"]),
+        "custom_tag": Tag.objects.create(name="自定义", color="teal"),
+        "preset": Tag.objects.get(name="高意向客户"),
+    }
+
+
+ENDPOINTS = [
+    Endpoint(
+        "customer-list", "GET", lambda o, g: "/api/v1/customers", None, EVERYONE_200, {}, False
+    ),
+    Endpoint(
+        "customer-create",
+        "POST",
+        lambda o, g: "/api/v1/customers",
+        lambda o, g: {"name": "新客户"},
+        dict.fromkeys(
+            ("administrator", "sales_manager", "sales_rep", "key_account_manager", "outsider"),
+            201,
+        ),
+        {"service_agent": 403, "department_handler": 403, "analyst": 403},
+        True,
+    ),
+    Endpoint(
+        "customer-detail",
+        "GET",
+        lambda o, g: f"/api/v1/customers/{g['own'].pk}",
+        None,
+        OWN_READ,
+        OWN_HIDDEN,
+        False,
+    ),
+    Endpoint(
+        "customer-detail-pool",
+        "GET",
+        lambda o, g: f"/api/v1/customers/{g['pool'].pk}",
+        None,
+        EVERYONE_200,
+        {},
+        False,
+    ),
+    Endpoint(
+        "customer-edit",
+        "PATCH",
+        lambda o, g: f"/api/v1/customers/{g['own'].pk}",
+        lambda o, g: {"version": g["own"].version, "name": "改名"},
+        {"administrator": 200, "sales_manager": 200, "sales_rep": 200},
+        OWN_WRITE_DENIED,
+        True,
+    ),
+    Endpoint(
+        "customer-edit-pool",
+        "PATCH",
+        lambda o, g: f"/api/v1/customers/{g['pool'].pk}",
+        lambda o, g: {"version": g["pool"].version, "name": "改名"},
+        {"administrator": 200, "sales_manager": 200},
+        POOL_WRITE_DENIED,
+        True,
+    ),
+    Endpoint(
+        "customer-delete",
+        "DELETE",
+        lambda o, g: f"/api/v1/customers/{g['own'].pk}",
+        None,
+        {"administrator": 204, "sales_manager": 204, "sales_rep": 204},
+        OWN_WRITE_DENIED,
+        True,
+    ),
+    Endpoint(
+        "customer-tags",
+        "PUT",
+        lambda o, g: f"/api/v1/customers/{g['own'].pk}/tags",
+        lambda o, g: {"tags": [g["preset"].pk]},
+        {"administrator": 200, "sales_manager": 200, "sales_rep": 200},
+        OWN_WRITE_DENIED,
+        True,
+    ),
+    Endpoint("contact-list", "GET", lambda o, g: "/api/v1/contacts", None, EVERYONE_200, {}, False),
+    Endpoint(
+        "contact-create",
+        "POST",
+        lambda o, g: "/api/v1/contacts",
+        lambda o, g: {"customer_id": g["own"].pk, "name": "王五"},
+        {"administrator": 201, "sales_manager": 201, "sales_rep": 201},
+        OWN_WRITE_DENIED,
+        True,
+    ),
+    Endpoint(
+        "contact-create-pool",
+        "POST",
+        lambda o, g: "/api/v1/contacts",
+        lambda o, g: {"customer_id": g["pool"].pk, "name": "王五"},
+        {"administrator": 201, "sales_manager": 201},
+        POOL_WRITE_DENIED,
+        True,
+    ),
+    Endpoint(
+        "contact-detail",
+        "GET",
+        lambda o, g: f"/api/v1/contacts/{g['own_contact'].pk}",
+        None,
+        OWN_READ,
+        OWN_HIDDEN,
+        False,
+    ),
+    Endpoint(
+        "contact-edit",
+        "PATCH",
+        lambda o, g: f"/api/v1/contacts/{g['own_contact'].pk}",
+        lambda o, g: {"version": g["own_contact"].version, "title": "总经理"},
+        {"administrator": 200, "sales_manager": 200, "sales_rep": 200},
+        OWN_WRITE_DENIED,
+        True,
+    ),
+    Endpoint(
+        "contact-edit-pool",
+        "PATCH",
+        lambda o, g: f"/api/v1/contacts/{g['pool_contact'].pk}",
+        lambda o, g: {"version": g["pool_contact"].version, "title": "总经理"},
+        {"administrator": 200, "sales_manager": 200},
+        POOL_WRITE_DENIED,
+        True,
+    ),
+    Endpoint(
+        "contact-delete",
+        "DELETE",
+        lambda o, g: f"/api/v1/contacts/{g['own_contact'].pk}",
+        None,
+        {"administrator": 204, "sales_manager": 204, "sales_rep": 204},
+        OWN_WRITE_DENIED,
+        True,
+    ),
+    Endpoint("tag-list", "GET", lambda o, g: "/api/v1/tags", None, EVERYONE_200, {}, False),
+    Endpoint(
+        "tag-create",
+        "POST",
+        lambda o, g: "/api/v1/tags",
+        lambda o, g: {"name": "新标签", "color": "red"},
+        {"administrator": 201, "sales_manager": 201},
+        TAG_WRITE_DENIED,
+        True,
+    ),
+    Endpoint(
+        "tag-edit",
+        "PATCH",
+        lambda o, g: f"/api/v1/tags/{g['custom_tag'].pk}",
+        lambda o, g: {"version": g["custom_tag"].version, "color": "red"},
+        {"administrator": 200, "sales_manager": 200},
+        TAG_WRITE_DENIED,
+        True,
+    ),
+    Endpoint(
+        "tag-delete",
+        "DELETE",
+        lambda o, g: f"/api/v1/tags/{g['custom_tag'].pk}",
+        None,
+        {"administrator": 204, "sales_manager": 204},
+        TAG_WRITE_DENIED,
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_customers_endpoint_permissions(org: Org, endpoint: Endpoint, actor: str) -> None:
+    # given
+    given = _given(org)
+    client = ApiClient(actor_for(org, actor))
+    path = endpoint.path(org, given)
+    body = endpoint.body(org, given) if endpoint.body else None
+    before = db_state()
+    # when
+    response = client.request(endpoint.method, path, json=body)
+    # then
+    if actor == "anonymous":
+        assert response.status_code == 401
+        assert response.json()["code"] == "not_authenticated"
+        assert db_state() == before
+    elif actor in endpoint.allowed:
+        assert response.status_code == endpoint.allowed[actor], response.content[:500]
+        if endpoint.writes:
+            assert db_state() != before
+    else:
+        assert response.status_code == endpoint.denied[actor], response.content[:500]
+        payload = response.json()
+        assert set(payload) == {"message", "code", "fields"}
+        assert payload["code"] == {403: "permission_denied", 404: "not_found"}[response.status_code]
+        assert db_state() == before
+
+
+def test_every_customers_endpoint_is_in_the_matrix() -> None:
+    from guanxi.customers.api import router
+
+    operations = {
+        (method, path)
+        for path, view in router.path_operations.items()
+        for op in view.operations
+        for method in op.methods
+    }
+    assert operations == {
+        ("GET", "/customers"),
+        ("POST", "/customers"),
+        ("GET", "/customers/{customer_id}"),
+        ("PATCH", "/customers/{customer_id}"),
+        ("DELETE", "/customers/{customer_id}"),
+        ("PUT", "/customers/{customer_id}/tags"),
+        ("GET", "/contacts"),
+        ("POST", "/contacts"),
+        ("GET", "/contacts/{contact_id}"),
+        ("PATCH", "/contacts/{contact_id}"),
+        ("DELETE", "/contacts/{contact_id}"),
+        ("GET", "/tags"),
+        ("POST", "/tags"),
+        ("PATCH", "/tags/{tag_id}"),
+        ("DELETE", "/tags/{tag_id}"),
+    }
+    covered = {(e.method, e.name.split("-")[0]) for e in ENDPOINTS}
+    assert len(covered) >= 10
+
+
+def test_a_rep_cannot_release_or_hand_over_their_customer_through_patch(org: Org) -> None:
+    customer = make_customer(org.rep, "自己的")
+    client = ApiClient(org.rep)
+    before = db_state()
+    for owner_id in (None, org.other_rep.pk):
+        response = client.patch(
+            f"/api/v1/customers/{customer.pk}", {"version": 1, "owner_id": owner_id}
+        )
+        assert response.status_code == 403
+    assert db_state() == before
+
+
+def test_a_preset_tag_cannot_be_deleted_even_by_an_administrator(org: Org) -> None:
+    preset = Tag.objects.get(name="高意向客户")
+    client = ApiClient(org.admin)
+    before = db_state()
+    response = client.delete(f"/api/v1/tags/{preset.pk}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "tag_preset"
+    assert db_state() == before
