@@ -159,3 +159,11 @@ class DemoGenerator:
     def people(self, count: int) -> Iterator[Person]:
         for _ in range(count):
             yield self.person()
+
+    @classmethod
+    def for_stream(cls, seed: int, stream: str) -> DemoGenerator:
+        """An independent generator for one part of the data set (``"customers"``, say), so that
+        changing how much another part draws never shifts this part's names."""
+        generator = cls(seed)
+        generator.random = random.Random(f"{seed}:{stream}")
+        return generator

@@ -1,6 +1,7 @@
-"""Load the demo organisation: departments, the six named demo users and some colleagues.
+"""Load the demo organisation: departments, the six named demo users and some colleagues, then
+the customer archive (customers, contacts, tags; see customers.py).
 
-Later issues extend this with customers, contacts, orders and tickets from the same generator.
+Later issues extend this with orders and tickets from the same generator.
 Loading is idempotent: a second run finds the data and changes nothing.
 """
 
@@ -14,6 +15,7 @@ from django.db import transaction
 from guanxi.accounts.models import Department, User
 from guanxi.accounts.roles import Role
 from guanxi.accounts.services import department_create, user_create
+from guanxi.core.demo.customers import DEFAULT_CUSTOMER_COUNT, demo_customers_load
 from guanxi.core.demo.generator import DemoGenerator
 
 # (code, name, parent code)
@@ -49,10 +51,13 @@ DEMO_USERS = (
 )
 
 
-def demo_load(*, seed: int = 20261122, extra_staff: int = 12) -> bool:
+def demo_load(
+    *, seed: int = 20261122, extra_staff: int = 12, customers: int = DEFAULT_CUSTOMER_COUNT
+) -> bool:
     """Create whatever part of the demo organisation is missing. Returns True if it created
     anything; a second run finds everything in place and changes nothing (passwords and edits
-    made since are kept)."""
+    made since are kept). The ``customers`` are filed only into an archive without any (so
+    customers deleted or edited since are left alone), from the same seed."""
     password = settings.GUANXI_DEMO_PASSWORD
     generator = DemoGenerator(seed)
     created = False
@@ -95,6 +100,7 @@ def demo_load(*, seed: int = 20261122, extra_staff: int = 12) -> bool:
                 f"staff{index + 1:02d}", person.name, role, departments[department], password
             )
             created = created or made
+        created = demo_customers_load(seed=seed, count=customers) or created
     return created
 
 
