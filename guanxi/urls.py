@@ -7,6 +7,7 @@ from guanxi.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/", include("guanxi.accounts.urls")),
+    path("customers/", include("guanxi.customers.urls")),
     path("", include("guanxi.core.urls")),
 ]
 

@@ -71,7 +71,9 @@ def main() -> int:
     if reachable(pg_host, pg_port):
         env = dict(base_env, DATABASE_URL=PG_URL)
         code, summary = pytest(
-            "postgresql", ["-m", "not browser and not sqlite", "-p", "no:cacheprovider", *extra], env
+            "postgresql",
+            ["-m", "not browser and not sqlite", "-p", "no:cacheprovider", *extra],
+            env,
         )
         results.append(("postgresql", code, summary))
     elif CI:

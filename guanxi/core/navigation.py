@@ -35,6 +35,8 @@ AREAS: tuple[Area, ...] = (
             "Customer archive, contacts, tags, the customer pool, duplicate check, "
             "history library and needs."
         ),
+        url_name="customers:customer-list",
+        built=True,
     ),
     Area(
         "engagement",

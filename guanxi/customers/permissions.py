@@ -44,8 +44,12 @@ def contact_reveals(actor: Any, customer: Customer) -> bool:
     return customer_can_write(actor, customer)
 
 
+def customer_can_create(actor: Any) -> bool:
+    return _active(actor) and actor.role in CUSTOMER_CREATORS
+
+
 def customer_require_create(actor: Any) -> None:
-    if not _active(actor) or actor.role not in CUSTOMER_CREATORS:
+    if not customer_can_create(actor):
         raise PermissionDeniedError()
 
 

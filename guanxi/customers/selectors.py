@@ -10,8 +10,10 @@ from django.db.models import BooleanField, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core.audit import object_type_of
 from guanxi.core.china.phones import email_mask, phone_mask
 from guanxi.core.china.search import fts5_match, postgres_vector_sql, search_terms, tsquery_text
+from guanxi.core.models import AuditEntry, Region
 from guanxi.core.pagination import Page, keyset_paginate
 from guanxi.core.scope import scope_q
 from guanxi.customers.models import Contact, Customer, Industry, Tag
@@ -126,16 +128,19 @@ def customer_page(
     ordering = _ordering(sort, CUSTOMER_SORTS)
     customers = (
         customer_list(actor=actor, **filters)
-        .select_related("industry")
+        # The region names and the owner are columns of the list page; joined, not queried per row.
+        .select_related("industry", "owner", "province", "city", "district")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name", "id")))
     )
     return keyset_paginate(customers, ordering=ordering, cursor=cursor, limit=limit)
 
 
 def customer_detail(*, customer: Customer) -> Customer:
-    """``customer`` reloaded with what its output needs (industry, live tags)."""
+    """``customer`` reloaded with what its output needs (industry, regions, people, live tags)."""
     return (
-        Customer.objects.select_related("industry")
+        Customer.objects.select_related(
+            "industry", "province", "city", "district", "owner", "department", "parent"
+        )
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name", "id")))
         .get(pk=customer.pk)
     )
@@ -206,3 +211,39 @@ def industry_list(*, include_inactive: bool = False) -> QuerySet[Industry]:
 
 def tag_list() -> QuerySet[Tag]:
     return Tag.objects.order_by("-is_preset", "name", "id")
+
+
+def customer_history(*, customer: Customer, limit: int = 50) -> list[AuditEntry]:
+    """The customer's own audit entries (created, field changes, deleted, restored), newest first.
+
+    For anyone who may see the customer: it is the record's history, not the audit trail at
+    large. Contacts' entries stay out, since they carry phone numbers in full."""
+    return list(
+        AuditEntry.objects.filter(
+            object_type=object_type_of(Customer), object_id=str(customer.pk)
+        ).order_by("-occurred_at", "-id")[:limit]
+    )
+
+
+def region_city_choices(*, province_code: str) -> QuerySet[Region]:
+    """The cities of a province, for the second of the three region selects."""
+    if not province_code:
+        return Region.objects.none()
+    return Region.objects.filter(
+        is_active=True, parent_id=province_code, level=Region.Level.CITY
+    ).order_by("code")
+
+
+def region_district_choices(*, province_code: str, city_code: str) -> QuerySet[Region]:
+    """The districts of the city, or (no city chosen) those directly under the province, as in
+    海南 or for 仙桃市."""
+    parent = city_code or province_code
+    if not parent:
+        return Region.objects.none()
+    return Region.objects.filter(
+        is_active=True, parent_id=parent, level=Region.Level.DISTRICT
+    ).order_by("code")
+
+
+def region_province_choices() -> QuerySet[Region]:
+    return Region.objects.filter(is_active=True, level=Region.Level.PROVINCE).order_by("code")

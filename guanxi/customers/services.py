@@ -48,6 +48,7 @@ CUSTOMER_EDITABLE_FIELDS = frozenset(
         "first_contact_date",
         "first_needs",
         "parent",
+        "tags",
     }
 )
 CONTACT_EDITABLE_FIELDS = frozenset(
@@ -164,6 +165,27 @@ def _regions_resolve(
 
 def _code(region: Region | None) -> str | None:
     return region.code if region is not None else None
+
+
+def customer_region_code(
+    *,
+    province_code: str | None,
+    city_code: str | None = None,
+    district_code: str | None = None,
+    current: Customer | None = None,
+) -> str | None:
+    """The one ``region_code`` a form's three selects (province, city, district) stand for: the
+    most specific code, after checking that the three name one place. Errors are keyed
+    ``province_code``, ``city_code`` and ``district_code``. A customer may keep a retired code."""
+    codes = [(value or "").strip() for value in (province_code, city_code, district_code)]
+    wanted = next((code for code in reversed(codes) if code), None)
+    region_validate(
+        province_code=codes[0],
+        city_code=codes[1],
+        district_code=codes[2],
+        allow_inactive=current is not None and wanted is not None and current.region_code == wanted,
+    )
+    return wanted
 
 
 def _owner_resolve(*, actor: Any, value: Any) -> User | None:
@@ -318,6 +340,7 @@ def customer_update(
     expected_version: int | None = None,
 ) -> Customer:
     """Change ``customer``. ``region_code`` replaces province, city and district together;
+    ``tags`` (ids) replaces the tags, audited as its own entry;
     a new ``owner`` brings the owner's department along. A stale ``expected_version`` is a 409
     with both values and writes nothing."""
     unknown = set(data) - CUSTOMER_EDITABLE_FIELDS
@@ -327,6 +350,7 @@ def customer_update(
         )
     changes: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
+    tag_rows = _collect(errors, lambda: _tags_resolve(data["tags"])) if "tags" in data else None
     for name in ("name", "short_name", "address", "website", "source", "source_note"):
         if name in data:
             changes[name] = (data[name] or "").strip()
@@ -366,9 +390,14 @@ def customer_update(
             },
         )
         changes["search_key"] = customer_search_key(candidate)
-    return model_update(
-        instance=customer, data=changes, actor=actor, expected_version=expected_version
-    )
+    with transaction.atomic():
+        updated = model_update(
+            instance=customer, data=changes, actor=actor, expected_version=expected_version
+        )
+        if tag_rows is not None:
+            # After the version check above, so a stale form changes no tags either.
+            updated = customer_tags_set(actor=actor, customer=updated, tags=tag_rows)
+    return updated
 
 
 def _blank(name: str) -> Any:

@@ -87,7 +87,9 @@ def test_login_page_has_the_security_headers(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/", "/audit/", "/recycle-bin/", "/areas/customers/"])
+@pytest.mark.parametrize(
+    "path", ["/", "/audit/", "/recycle-bin/", "/areas/engagement/", "/customers/"]
+)
 def test_core_pages_have_the_security_headers_and_nothing_inline(org, path):
     department_delete(
         actor=org.admin,

@@ -1,6 +1,8 @@
 // Small behaviours that would otherwise need inline script (forbidden by our CSP).
 (function () {
   "use strict";
+  // Controls that only the no-JavaScript fallback needs (class gx-no-js) hide once this runs.
+  document.documentElement.classList.add("gx-js");
   // Any form or button with data-confirm asks before submitting.
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -1,0 +1,327 @@
+"""Forms parse and shape input for the customer pages; the rules live in services and come back
+as field errors (accounts.forms.apply_errors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.accounts.forms import VersionedForm
+from guanxi.customers import services
+from guanxi.customers.models import Contact, Customer
+from guanxi.customers.selectors import (
+    industry_list,
+    region_city_choices,
+    region_district_choices,
+    region_province_choices,
+    tag_list,
+)
+
+PHONE_SLOTS = 3
+_BLANK = ("", "—")
+
+
+class CustomerFilterForm(forms.Form):
+    """The list's GET parameters. A value that does not parse is ignored, never an error page:
+    these come from links people bookmark and share."""
+
+    q = forms.CharField(required=False, max_length=100)
+    lifecycle = forms.ChoiceField(
+        required=False, choices=[("", _("All lifecycles")), *Customer.Lifecycle.choices]
+    )
+    account_class = forms.ChoiceField(
+        required=False, choices=[("", _("All account classes")), *Customer.AccountClass.choices]
+    )
+    industry = forms.ChoiceField(required=False)
+    region = forms.ChoiceField(required=False)
+    tag = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    source = forms.ChoiceField(
+        required=False, choices=[("", _("All sources")), *Customer.Source.choices]
+    )
+    in_pool = forms.ChoiceField(
+        required=False,
+        choices=[("", _("Pool and owned")), ("1", _("Pool only")), ("0", _("Owned only"))],
+    )
+
+    def __init__(self, *args: Any, owners: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["industry"].choices = [
+            ("", _("All industries")),
+            *((i.code, i.name) for i in industry_list()),
+        ]
+        self.fields["region"].choices = [
+            ("", _("All regions")),
+            *((r.code, r.name) for r in region_province_choices()),
+        ]
+        self.fields["tag"].choices = [("", _("All tags")), *((t.pk, t.name) for t in tag_list())]
+        self.fields["owner"].choices = [
+            ("", _("All owners")),
+            *((u.pk, u.get_full_name()) for u in owners),
+        ]
+
+    def filters(self) -> dict[str, Any]:
+        """Keyword arguments for selectors.customer_page, leaving out whatever did not parse."""
+        self.is_valid()
+        data = {
+            name: self.cleaned_data.get(name) for name in self.fields if name not in self.errors
+        }
+        in_pool = {"1": True, "0": False}.get(data.get("in_pool") or "")
+        return {
+            "query": (data.get("q") or "").strip(),
+            "lifecycle": data.get("lifecycle") or "",
+            "account_class": data.get("account_class") or "",
+            "industry": data.get("industry") or "",
+            "region": data.get("region") or "",
+            "tag": data.get("tag"),
+            "owner": data.get("owner"),
+            "source": data.get("source") or "",
+            "in_pool": in_pool,
+        }
+
+
+class CustomerForm(VersionedForm):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Customer.Kind.choices)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    short_name = forms.CharField(label=_("Short name"), max_length=100, required=False)
+    credit_code = forms.CharField(
+        label=_("Unified social credit code"),
+        max_length=40,
+        required=False,
+        help_text=_("18 characters; checked with its check digit."),
+    )
+    # Plain selects whose values the service checks: an industry or region that is no longer
+    # offered may still be kept by a customer that has it.
+    industry = forms.CharField(label=_("Industry"), required=False, widget=forms.Select)
+    province_code = forms.CharField(label=_("Province"), required=False, widget=forms.Select)
+    city_code = forms.CharField(label=_("City"), required=False, widget=forms.Select)
+    district_code = forms.CharField(
+        label=_("District or county"), required=False, widget=forms.Select
+    )
+    address = forms.CharField(label=_("Address"), max_length=255, required=False)
+    website = forms.URLField(
+        label=_("Website"), max_length=255, required=False, assume_scheme="https"
+    )
+    source = forms.ChoiceField(label=_("Source"), choices=Customer.Source.choices)
+    source_note = forms.CharField(label=_("Source note"), max_length=255, required=False)
+    lifecycle = forms.ChoiceField(label=_("Lifecycle"), choices=Customer.Lifecycle.choices)
+    account_class = forms.ChoiceField(
+        label=_("Key-account class"), choices=Customer.AccountClass.choices
+    )
+    owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
+    first_contact_date = forms.DateField(
+        label=_("First contact date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    first_needs = forms.CharField(
+        label=_("First needs"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    tags = forms.TypedMultipleChoiceField(
+        label=_("Tags"),
+        required=False,
+        coerce=int,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+    )
+
+    REGION_FIELDS = ("province_code", "city_code", "district_code")
+
+    def __init__(
+        self,
+        *args: Any,
+        customer: Customer | None = None,
+        owners: Any = None,
+        editing: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, editing=editing, **kwargs)
+        self.customer = customer
+        industries = list(industry_list())
+        current_industry = customer.industry if customer is not None else None
+        if current_industry is not None and current_industry not in industries:
+            industries.append(current_industry)
+        self.fields["industry"].widget.choices = [
+            _BLANK,
+            *((i.code, str(i)) for i in industries),
+        ]
+        self.fields["tags"].choices = [(t.pk, t.name) for t in tag_list()]
+        if owners is None:
+            # Only managers and administrators choose an owner; others file for themselves.
+            del self.fields["owner"]
+        else:
+            self.fields["owner"].choices = [
+                ("", _("Nobody (the pool)")),
+                *((u.pk, u.get_full_name()) for u in owners),
+            ]
+        self._region_choices()
+        # The HTMX cascade: a province brings its cities, a city its districts.
+        options = reverse("customers:region-options")
+        self.fields["province_code"].widget.attrs.update(
+            {"hx-get": options, "hx-target": "#id_city_code", "hx-trigger": "change"}
+        )
+        self.fields["city_code"].widget.attrs.update(
+            {
+                "hx-get": options,
+                "hx-target": "#id_district_code",
+                "hx-trigger": "change",
+                "hx-include": "#id_province_code",
+            }
+        )
+
+    def _value(self, name: str) -> str:
+        if self.is_bound:
+            return (self.data.get(self.add_prefix(name)) or "").strip()
+        return str(self.initial.get(name) or "")
+
+    def _region_choices(self) -> None:
+        """Each select offers what fits the level above it, as chosen so far (the cascade
+        without JavaScript: "Update regions" re-renders the form with the new choices)."""
+        province, city = self._value("province_code"), self._value("city_code")
+        levels = {
+            "province_code": region_province_choices(),
+            "city_code": region_city_choices(province_code=province),
+            "district_code": region_district_choices(province_code=province, city_code=city),
+        }
+        for name, regions in levels.items():
+            choices = [_BLANK, *((r.code, r.name) for r in regions)]
+            current = self._value(name)
+            if current and current not in {code for code, _label in choices}:
+                # A retired code the customer keeps, or an unknown one the service will refuse.
+                choices.append((current, current))
+            self.fields[name].widget.choices = choices
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        try:
+            data["region_code"] = services.customer_region_code(
+                province_code=data.get("province_code"),
+                city_code=data.get("city_code"),
+                district_code=data.get("district_code"),
+                current=self.customer,
+            )
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                self.add_error(name if name in self.fields else None, messages)
+        return data
+
+    def region_changed(self) -> bool:
+        return any(name in self.changed_data for name in self.REGION_FIELDS)
+
+    @classmethod
+    def initial_for(cls, customer: Customer) -> dict[str, Any]:
+        return {
+            "kind": customer.kind,
+            "name": customer.name,
+            "short_name": customer.short_name,
+            "credit_code": customer.credit_code,
+            "industry": customer.industry.code if customer.industry_id else "",
+            "province_code": customer.province_id or "",
+            "city_code": customer.city_id or "",
+            "district_code": customer.district_id or "",
+            "address": customer.address,
+            "website": customer.website,
+            "source": customer.source,
+            "source_note": customer.source_note,
+            "lifecycle": customer.lifecycle,
+            "account_class": customer.account_class,
+            "owner": customer.owner_id,
+            "first_contact_date": customer.first_contact_date,
+            "first_needs": customer.first_needs,
+            "tags": [tag.pk for tag in customer.tags.all()],
+            "version": customer.version,
+        }
+
+
+class ContactForm(VersionedForm):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    title = forms.CharField(label=_("Title"), max_length=100, required=False)
+    decision_role = forms.ChoiceField(
+        label=_("Role in the decision"), choices=Contact.DecisionRole.choices
+    )
+    phone_1 = forms.CharField(label=_("Phone 1"), max_length=40, required=False)
+    phone_1_label = forms.ChoiceField(
+        label=_("Kind of phone 1"), choices=Contact.PhoneLabel.choices, required=False
+    )
+    phone_2 = forms.CharField(label=_("Phone 2"), max_length=40, required=False)
+    phone_2_label = forms.ChoiceField(
+        label=_("Kind of phone 2"), choices=Contact.PhoneLabel.choices, required=False
+    )
+    phone_3 = forms.CharField(label=_("Phone 3"), max_length=40, required=False)
+    phone_3_label = forms.ChoiceField(
+        label=_("Kind of phone 3"), choices=Contact.PhoneLabel.choices, required=False
+    )
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    wechat = forms.CharField(label=_("WeChat ID"), max_length=50, required=False)
+    address = forms.CharField(label=_("Address"), max_length=255, required=False)
+    birthday = forms.DateField(
+        label=_("Birthday"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    preferred_channel = forms.ChoiceField(
+        label=_("Preferred channel"), choices=Contact.Channel.choices, required=False
+    )
+    legal_basis = forms.ChoiceField(label=_("Legal basis"), choices=Contact.LegalBasis.choices)
+    consent_note = forms.CharField(
+        label=_("Consent record"),
+        max_length=255,
+        required=False,
+        help_text=_("How and when the person agreed, or the contract that covers it."),
+    )
+
+    def phones(self) -> tuple[list[dict[str, str]], dict[int, str]]:
+        """The filled phone inputs as the service takes them, and which input each index of
+        that list came from (so an error on ``phones.1`` lands next to the right input)."""
+        phones: list[dict[str, str]] = []
+        slots: dict[int, str] = {}
+        for slot in range(1, PHONE_SLOTS + 1):
+            number = (self.cleaned_data.get(f"phone_{slot}") or "").strip()
+            if number:
+                slots[len(phones)] = f"phone_{slot}"
+                label = self.cleaned_data.get(f"phone_{slot}_label") or Contact.PhoneLabel.MOBILE
+                phones.append({"number": number, "label": label})
+        return phones, slots
+
+    def service_data(self) -> dict[str, Any]:
+        data = {
+            name: self.cleaned_data.get(name)
+            for name in (
+                "name",
+                "title",
+                "decision_role",
+                "email",
+                "wechat",
+                "address",
+                "birthday",
+                "preferred_channel",
+                "legal_basis",
+                "consent_note",
+            )
+        }
+        data["phones"] = self.phones()[0]
+        return data
+
+    @classmethod
+    def initial_for(cls, contact: Contact) -> dict[str, Any]:
+        initial: dict[str, Any] = {
+            "name": contact.name,
+            "title": contact.title,
+            "decision_role": contact.decision_role,
+            "email": contact.email,
+            "wechat": contact.wechat,
+            "address": contact.address,
+            "birthday": contact.birthday,
+            "preferred_channel": contact.preferred_channel,
+            "legal_basis": contact.legal_basis,
+            "consent_note": contact.consent_note,
+            "version": contact.version,
+        }
+        for slot, phone in enumerate(contact.phones[:PHONE_SLOTS], start=1):
+            if isinstance(phone, dict):
+                initial[f"phone_{slot}"] = phone.get("number", "")
+                initial[f"phone_{slot}_label"] = phone.get("label", Contact.PhoneLabel.MOBILE)
+        return initial
