@@ -13,8 +13,11 @@ from guanxi.customers.models import Contact, Customer
 from guanxi.customers.permissions import (
     contact_get_for_user,
     contact_reveals,
+    customer_get_for_claim,
     customer_get_for_user,
     customer_require_create,
+    customer_require_manage,
+    pool_policy_require_edit,
     tag_get_for_user,
     tag_require_create,
 )
@@ -23,11 +26,17 @@ from guanxi.customers.schemas import (
     ContactOut,
     ContactPage,
     ContactPatchIn,
+    CustomerHandOverIn,
+    CustomerHandOverOut,
     CustomerIn,
     CustomerOut,
     CustomerPage,
     CustomerPatchIn,
+    CustomerReleaseIn,
     CustomerTagsIn,
+    CustomerTransferIn,
+    PoolPolicyIn,
+    PoolPolicyOut,
     TagIn,
     TagOut,
     TagPatchIn,
@@ -37,6 +46,7 @@ from guanxi.customers.selectors import (
     contact_personal_data,
     customer_detail,
     customer_page,
+    pool_policy_get,
     tag_list,
 )
 
@@ -48,6 +58,9 @@ _API_FIELD_NAMES = {
     "parent": "parent_id",
     "department": "department_id",
     "customer": "customer_id",
+    "to_user": "to_user_id",
+    "from_user": "from_user_id",
+    "previous_owner": "previous_owner_id",
     "province": "region_code",
     "city": "region_code",
     "district": "region_code",
@@ -89,6 +102,11 @@ def _customer_out(customer: Customer) -> dict[str, Any]:
         "first_needs": customer.first_needs,
         "parent_id": customer.parent_id,
         "tags": [{"id": t.pk, "name": t.name, "color": t.color} for t in customer.tags.all()],
+        "claimed_at": customer.claimed_at,
+        "protected_until": customer.protected_until,
+        "last_activity_at": customer.last_activity_at,
+        "previous_owner_id": customer.previous_owner_id,
+        "released_at": customer.released_at,
         "version": customer.version,
         "created_at": customer.created_at,
         "updated_at": customer.updated_at,
@@ -187,6 +205,73 @@ def customer_add(request: HttpRequest, payload: CustomerIn) -> Status[Any]:
     except ValidationError as error:
         raise _api_fields(error) from error
     return Status(201, _customer_out(customer_detail(customer=customer)))
+
+
+# --- the pool (before /customers/{customer_id}, whose id never matches these words) ------------
+
+
+@router.get("/customers/pool-policy", response=PoolPolicyOut)
+def pool_policy_show(request: HttpRequest) -> Any:
+    """The pool's caps and periods; every signed-in user may read them."""
+    return pool_policy_get()
+
+
+@router.put("/customers/pool-policy", response=PoolPolicyOut)
+def pool_policy_edit(request: HttpRequest, payload: PoolPolicyIn) -> Any:
+    pool_policy_require_edit(request.auth)
+    data = payload.dict()
+    version = data.pop("version")
+    return services.pool_policy_update(actor=request.auth, data=data, expected_version=version)
+
+
+@router.post("/customers/hand-over", response=CustomerHandOverOut)
+def customers_hand_over(request: HttpRequest, payload: CustomerHandOverIn) -> Any:
+    """Every customer of ``from_user_id`` (in your data scope) to ``to_user_id``, in one go."""
+    customer_require_manage(request.auth)
+    try:
+        count = services.customers_hand_over(
+            actor=request.auth,
+            from_user=payload.from_user_id,
+            to_user=payload.to_user_id,
+            reason=payload.reason,
+        )
+    except ValidationError as error:
+        raise _api_fields(error) from error
+    return {"count": count}
+
+
+@router.post("/customers/{customer_id}/claim", response=CustomerOut)
+def customer_claim(request: HttpRequest, customer_id: int) -> Any:
+    """Take a pool customer. Refusals: ``already_claimed`` (409), ``daily_cap_reached``,
+    ``holding_cap_reached``, ``reclaim_cooldown`` (400)."""
+    customer = customer_get_for_claim(request.auth, customer_id)
+    customer = services.customer_claim(actor=request.auth, customer=customer)
+    return _customer_out(customer_detail(customer=customer))
+
+
+@router.post("/customers/{customer_id}/release", response=CustomerOut)
+def customer_release(request: HttpRequest, customer_id: int, payload: CustomerReleaseIn) -> Any:
+    customer = customer_get_for_user(request.auth, customer_id, write=True)
+    customer = services.customer_release(
+        actor=request.auth, customer=customer, reason=payload.reason
+    )
+    return _customer_out(customer_detail(customer=customer))
+
+
+@router.post("/customers/{customer_id}/transfer", response=CustomerOut)
+def customer_transfer(request: HttpRequest, customer_id: int, payload: CustomerTransferIn) -> Any:
+    customer = customer_get_for_user(request.auth, customer_id, write=True)
+    customer_require_manage(request.auth)
+    try:
+        customer = services.customer_transfer(
+            actor=request.auth,
+            customer=customer,
+            to_user=payload.to_user_id,
+            reason=payload.reason,
+        )
+    except ValidationError as error:
+        raise _api_fields(error) from error
+    return _customer_out(customer_detail(customer=customer))
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut)

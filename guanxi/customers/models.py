@@ -1,14 +1,17 @@
 """Customer archive (C1): customers, contacts, industries and tags.
 
-A customer without an owner is in the pool (公海); the pool rules themselves (claim, recycle,
-protection) live in services of a later slice, so nothing here depends on them.
+A customer without an owner is in the pool (公海); the pool rules (claim, release, transfer, caps,
+protection, cooldown) live in services, with their settings in the single PoolPolicy row.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.models import BaseModel
@@ -188,6 +191,27 @@ class Customer(BaseModel):
         related_name="subsidiaries",
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
+    # The pool (公海): when the owner got it, until when it cannot be recycled, the last time
+    # anyone worked on it, and who had it before it last went back to the pool.
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True, editable=False)
+    protected_until = models.DateTimeField(
+        _("protected until"), null=True, blank=True, editable=False
+    )
+    last_activity_at = models.DateTimeField(
+        _("last activity at"), null=True, blank=True, editable=False
+    )
+    previous_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("previous owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    released_at = models.DateTimeField(
+        _("released to the pool at"), null=True, blank=True, editable=False
+    )
     # Derived (guanxi.core.china.search); indexed by FTS5 or a GIN expression index.
     search_key = models.TextField(_("search key"), blank=True, editable=False)
 
@@ -212,6 +236,10 @@ class Customer(BaseModel):
         "first_contact_date",
         "first_needs",
         "parent",
+        "claimed_at",
+        "protected_until",
+        "previous_owner",
+        "released_at",
     )
 
     class Meta:
@@ -227,6 +255,8 @@ class Customer(BaseModel):
             models.Index(fields=["department", "-updated_at", "-id"], name="customer_dept_updated"),
             models.Index(fields=["lifecycle", "-updated_at", "-id"], name="customer_lifecycle"),
             models.Index(fields=["account_class", "-updated_at", "-id"], name="customer_class"),
+            # The recycle job: owned customers by how long they have been idle.
+            models.Index(fields=["owner", "last_activity_at"], name="customer_owner_activity"),
         ]
 
     def __str__(self) -> str:
@@ -239,6 +269,74 @@ class Customer(BaseModel):
     @property
     def region_code(self) -> str | None:
         return self.district_id or self.city_id or self.province_id
+
+
+class PoolPolicy(models.Model):
+    """The rules of the customer pool: one row (pk 1), seeded with the defaults by a migration
+    and edited by administrators."""
+
+    SINGLETON_PK = 1
+
+    daily_claim_cap = models.PositiveIntegerField(
+        _("claims per rep per day"), default=20, validators=[MaxValueValidator(10000)]
+    )
+    holding_cap = models.PositiveIntegerField(
+        _("customers a rep may own"), default=300, validators=[MaxValueValidator(1000000)]
+    )
+    protection_days = models.PositiveIntegerField(
+        _("protection after a claim (days)"), default=30, validators=[MaxValueValidator(3650)]
+    )
+    reclaim_cooldown_days = models.PositiveIntegerField(
+        _("re-claim cooldown for the previous owner (days)"),
+        default=7,
+        validators=[MaxValueValidator(3650)],
+    )
+    recycle_after_days = models.PositiveIntegerField(
+        _("recycle after days without activity"),
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+    )
+    warn_days_before = models.PositiveIntegerField(
+        _("warn days before recycling"), default=7, validators=[MaxValueValidator(3650)]
+    )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    audit_fields = (
+        "daily_claim_cap",
+        "holding_cap",
+        "protection_days",
+        "reclaim_cooldown_days",
+        "recycle_after_days",
+        "warn_days_before",
+    )
+
+    class Meta:
+        verbose_name = _("pool policy")
+        verbose_name_plural = _("pool policies")
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="pool_policy_single_row")]
+
+    def __str__(self) -> str:
+        return str(_("Customer pool policy"))
+
+    def clean(self) -> None:
+        if self.warn_days_before >= self.recycle_after_days:
+            raise ValidationError(
+                {
+                    "warn_days_before": [
+                        _("The warning must come before the recycling: fewer days, please.")
+                    ]
+                }
+            )
 
 
 class Contact(BaseModel):

@@ -2,15 +2,17 @@
 
 Who may write a customer: its owner, and sales managers and administrators for anything they can
 see. Pool customers (no owner) are readable by everyone and writable only by managers and
-administrators until claimed (claiming is the pool slice).
+administrators until claimed; reps and key-account managers claim them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from guanxi.accounts.roles import Role
-from guanxi.core.exceptions import NotFoundError, PermissionDeniedError
+from guanxi.core.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
 from guanxi.customers.models import Contact, Customer, Tag
 from guanxi.customers.selectors import contact_visible_queryset, customer_visible_queryset
 
@@ -27,6 +29,52 @@ def _active(actor: Any) -> bool:
 
 def customer_manages(actor: Any) -> bool:
     return _active(actor) and actor.role in CUSTOMER_MANAGERS
+
+
+class CustomerAlreadyClaimedError(ApplicationError):
+    """The customer left the pool before this claim: someone else got there first."""
+
+    status_code = 409
+    default_code = "already_claimed"
+    default_message = _("Someone else has just claimed this customer; it is no longer in the pool.")
+
+
+def customer_get_for_claim(actor: Any, pk: Any) -> Customer:
+    """A customer to claim. Everyone sees the pool, so a live customer outside ``actor``'s scope
+    has an owner: it was claimed since the actor saw it, and the answer says so instead of 404.
+    That tells no more than the pool list did a moment earlier."""
+    if not customer_can_claim(actor):
+        raise PermissionDeniedError()
+    customer = customer_visible_queryset(actor=actor).filter(pk=_int(pk)).first()
+    if customer is not None:
+        return customer
+    if Customer.objects.filter(pk=_int(pk)).exists():
+        raise CustomerAlreadyClaimedError()
+    raise NotFoundError()
+
+
+def customer_can_claim(actor: Any) -> bool:
+    """Who takes customers from the pool: whoever files customers."""
+    return customer_can_create(actor)
+
+
+def pool_holding_exempt(actor: Any) -> bool:
+    """Managers and administrators are not bound by the holding cap."""
+    return customer_manages(actor)
+
+
+def pool_policy_can_edit(actor: Any) -> bool:
+    return _active(actor) and actor.role == Role.ADMINISTRATOR
+
+
+def pool_policy_require_edit(actor: Any) -> None:
+    if not pool_policy_can_edit(actor):
+        raise PermissionDeniedError()
+
+
+def customer_require_manage(actor: Any) -> None:
+    if not customer_manages(actor):
+        raise PermissionDeniedError()
 
 
 def customer_can_write(actor: Any, customer: Customer) -> bool:

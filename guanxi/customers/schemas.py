@@ -59,6 +59,11 @@ class CustomerOut(Schema):
     first_needs: str
     parent_id: int | None
     tags: list[TagRef]
+    claimed_at: dt.datetime | None
+    protected_until: dt.datetime | None
+    last_activity_at: dt.datetime | None
+    previous_owner_id: int | None
+    released_at: dt.datetime | None
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -179,3 +184,43 @@ class ContactPatchIn(Schema):
     legal_basis: str | None = None
     consent_note: str | None = Field(None, max_length=255)
     consent_at: dt.datetime | None = None
+
+
+class CustomerReleaseIn(Schema):
+    reason: str = Field("", max_length=500, description="Why the customer goes back (required).")
+
+
+class CustomerTransferIn(Schema):
+    to_user_id: int
+    reason: str = Field("", max_length=500, description="Why it changes hands (required).")
+
+
+class CustomerHandOverIn(Schema):
+    from_user_id: int = Field(..., description="The user whose customers all move.")
+    to_user_id: int
+    reason: str = Field("", max_length=500, description="Why, e.g. who leaves (required).")
+
+
+class CustomerHandOverOut(Schema):
+    count: int = Field(..., description="How many customers moved.")
+
+
+class PoolPolicyOut(Schema):
+    daily_claim_cap: int
+    holding_cap: int
+    protection_days: int
+    reclaim_cooldown_days: int
+    recycle_after_days: int
+    warn_days_before: int
+    version: int
+    updated_at: dt.datetime
+
+
+class PoolPolicyIn(Schema):
+    version: int = Field(..., description="The version you read; a stale version is a 409.")
+    daily_claim_cap: int = Field(..., ge=0)
+    holding_cap: int = Field(..., ge=0)
+    protection_days: int = Field(..., ge=0)
+    reclaim_cooldown_days: int = Field(..., ge=0)
+    recycle_after_days: int = Field(..., ge=1)
+    warn_days_before: int = Field(..., ge=0)

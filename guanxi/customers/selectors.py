@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import BooleanField, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.audit import object_type_of
@@ -16,7 +18,7 @@ from guanxi.core.china.search import fts5_match, postgres_vector_sql, search_ter
 from guanxi.core.models import AuditEntry, Region
 from guanxi.core.pagination import Page, keyset_paginate
 from guanxi.core.scope import scope_q
-from guanxi.customers.models import Contact, Customer, Industry, Tag
+from guanxi.customers.models import Contact, Customer, Industry, PoolPolicy, Tag
 
 CUSTOMER_SORTS: dict[str, tuple[str, ...]] = {
     "-updated_at": ("-updated_at", "-id"),
@@ -247,3 +249,49 @@ def region_district_choices(*, province_code: str, city_code: str) -> QuerySet[R
 
 def region_province_choices() -> QuerySet[Region]:
     return Region.objects.filter(is_active=True, level=Region.Level.PROVINCE).order_by("code")
+
+
+# --- the pool -----------------------------------------------------------------------------------
+
+
+# Customers with a deal are not recycled for being quiet; losing them is a manager's decision.
+RECYCLE_EXEMPT_LIFECYCLES = (Customer.Lifecycle.CLOSED, Customer.Lifecycle.STRATEGIC)
+
+
+def pool_policy_get() -> PoolPolicy:
+    """The pool's rules; the defaults if the row is missing (a flushed test database)."""
+    return PoolPolicy.objects.filter(pk=PoolPolicy.SINGLETON_PK).first() or PoolPolicy(
+        pk=PoolPolicy.SINGLETON_PK
+    )
+
+
+def pool_claims_today(*, user: Any, now: dt.datetime | None = None) -> int:
+    """How many claims ``user`` made since midnight in the deployment's time zone. Counted from the
+    append-only audit trail, so releasing a customer does not give a claim back."""
+    now = now or timezone.now()
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return AuditEntry.objects.filter(
+        actor_id=user.pk,
+        action=AuditEntry.Action.ACTION,
+        object_type=object_type_of(Customer),
+        note="customer_claimed",
+        occurred_at__gte=midnight,
+    ).count()
+
+
+def customers_recycle_upcoming(*, now: dt.datetime | None = None) -> QuerySet[Customer]:
+    """Owned customers the recycle job will return to the pool within ``warn_days_before`` days
+    unless someone works on them: what the warning before recycling is about."""
+    now = now or timezone.now()
+    policy = pool_policy_get()
+    horizon = now + dt.timedelta(days=policy.warn_days_before)
+    cutoff = horizon - dt.timedelta(days=policy.recycle_after_days)
+    return (
+        Customer.objects.filter(owner__isnull=False)
+        .filter(
+            Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, updated_at__lt=cutoff)
+        )
+        .filter(Q(protected_until__isnull=True) | Q(protected_until__lte=horizon))
+        .exclude(lifecycle__in=RECYCLE_EXEMPT_LIFECYCLES)
+        .order_by("last_activity_at", "pk")
+    )

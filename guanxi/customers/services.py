@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -23,9 +23,21 @@ from guanxi.core.china.search import search_document
 from guanxi.core.exceptions import ApplicationError, PermissionDeniedError
 from guanxi.core.models import AuditEntry, Region
 from guanxi.core.services import model_create, model_update, object_soft_delete
-from guanxi.customers.models import Contact, Customer, Industry, Tag
-from guanxi.customers.permissions import customer_manages
-from guanxi.customers.selectors import customer_visible_queryset
+from guanxi.customers.models import Contact, Customer, Industry, PoolPolicy, Tag
+from guanxi.customers.permissions import (
+    CustomerAlreadyClaimedError,
+    customer_can_claim,
+    customer_manages,
+    pool_holding_exempt,
+    pool_policy_can_edit,
+)
+from guanxi.customers.selectors import (
+    RECYCLE_EXEMPT_LIFECYCLES,
+    customer_visible_q,
+    customer_visible_queryset,
+    pool_claims_today,
+    pool_policy_get,
+)
 
 OWNER_SELF: Any = object()
 """Default owner of a new customer: the actor."""
@@ -191,6 +203,10 @@ def customer_region_code(
 def _owner_resolve(*, actor: Any, value: Any) -> User | None:
     """The owner ``actor`` asks for. Reps file customers for themselves only; managers and
     administrators may name any active colleague they can see, or nobody (the pool)."""
+    if actor is None:
+        # The system (the demo loader, scheduled jobs) files for whoever it names; nobody is the
+        # pool. It has no data scope, so any active user will do.
+        return _system_owner_resolve(value)
     if value is OWNER_SELF:
         return actor
     owner_id = value.pk if isinstance(value, User) else value
@@ -211,11 +227,22 @@ def _owner_resolve(*, actor: Any, value: Any) -> User | None:
     return owner
 
 
+def _system_owner_resolve(value: Any) -> User | None:
+    if value is OWNER_SELF or value is None:
+        return None
+    owner_id = value.pk if isinstance(value, User) else value
+    owner = User.objects.filter(pk=owner_id, is_active=True).first()
+    if owner is None:
+        raise ValidationError({"owner": [_("Choose an active user.")]}, code="owner_unknown")
+    return owner
+
+
 def _parent_resolve(*, actor: Any, value: Any, customer: Customer | None) -> Customer | None:
     if value is None or value == "":
         return None
     parent_id = value.pk if isinstance(value, Customer) else value
-    parent = customer_visible_queryset(actor=actor).filter(pk=parent_id).first()
+    candidates = Customer.objects.all() if actor is None else customer_visible_queryset(actor=actor)
+    parent = candidates.filter(pk=parent_id).first()
     if parent is None:
         raise ValidationError(
             {"parent": [_("Choose a customer you can see as the parent company.")]},
@@ -305,6 +332,7 @@ def customer_create(
     tag_rows = _collect(errors, lambda: _tags_resolve(tags))
     if errors:
         raise ValidationError(errors)
+    now = timezone.now()
     customer = Customer(
         kind=kind,
         name=(name or "").strip(),
@@ -322,6 +350,10 @@ def customer_create(
         first_contact_date=first_contact_date,
         first_needs=first_needs,
         parent=parent_row,
+        # Filing a customer is claiming it: the owner gets the same protection as after a claim.
+        claimed_at=now if owner_user else None,
+        protected_until=_protection_end(now) if owner_user else None,
+        last_activity_at=now,
         **regions,
     )
     customer.search_key = customer_search_key(customer)
@@ -390,6 +422,15 @@ def customer_update(
             },
         )
         changes["search_key"] = customer_search_key(candidate)
+    if "owner" in changes:
+        # Assigning through an edit is a transfer (or a release when the owner is nobody).
+        now = timezone.now()
+        changes["previous_owner"] = customer.owner
+        changes["claimed_at"] = now if changes["owner"] else None
+        changes["protected_until"] = _protection_end(now) if changes["owner"] else None
+        changes["released_at"] = None if changes["owner"] else now
+    if changes:
+        changes["last_activity_at"] = timezone.now()
     with transaction.atomic():
         updated = model_update(
             instance=customer, data=changes, actor=actor, expected_version=expected_version
@@ -609,3 +650,332 @@ def tag_delete(*, actor: Any, tag: Tag) -> Tag:
             code="tag_preset",
         )
     return object_soft_delete(instance=tag, actor=actor)
+
+
+# --- the pool (公海 / 私海) ---------------------------------------------------------------------
+
+POOL_POLICY_EDITABLE_FIELDS = frozenset(PoolPolicy.audit_fields)
+_MOVE_FIELDS = ("owner", "department", "claimed_at", "protected_until", "previous_owner")
+
+
+def _protection_end(now: dt.datetime, policy: PoolPolicy | None = None) -> dt.datetime:
+    policy = policy or pool_policy_get()
+    return now + dt.timedelta(days=policy.protection_days)
+
+
+def _reason_clean(reason: str | None) -> str:
+    cleaned = (reason or "").strip()
+    if not cleaned:
+        raise ValidationError({"reason": [_("Give a reason.")]}, code="reason_required")
+    if len(cleaned) > 500:
+        raise ValidationError(
+            {"reason": [_("Keep the reason under 500 characters.")]}, code="reason_too_long"
+        )
+    return cleaned
+
+
+def _move_audit(
+    *,
+    actor: Any,
+    customer: Customer,
+    before: dict[str, Any],
+    note: str,
+    reason: str = "",
+) -> None:
+    changes = {
+        name: {"before": before.get(name), "after": value}
+        for name, value in _move_snapshot(customer).items()
+        if before.get(name) != value
+    }
+    if reason:
+        changes["reason"] = {"before": None, "after": reason}
+    audit_record(
+        actor=actor, action=AuditEntry.Action.ACTION, obj=customer, changes=changes, note=note
+    )
+
+
+def _move_snapshot(customer: Customer) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in (*_MOVE_FIELDS, "released_at"):
+        value = getattr(customer, customer._meta.get_field(name).attname)
+        values[name] = value.isoformat() if isinstance(value, dt.datetime) else value
+    return values
+
+
+def pool_policy_update(
+    *, actor: Any, data: dict[str, Any], expected_version: int | None = None
+) -> PoolPolicy:
+    """Change the pool's caps and periods (administrators). Audited field by field; a stale
+    ``expected_version`` is a 409."""
+    if not pool_policy_can_edit(actor):
+        raise PermissionDeniedError()
+    unknown = set(data) - POOL_POLICY_EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(
+            {name: [_("This field cannot be changed here.")] for name in sorted(unknown)}
+        )
+    with transaction.atomic():
+        policy, _created = PoolPolicy.objects.get_or_create(pk=PoolPolicy.SINGLETON_PK)
+        updated = model_update(
+            instance=policy, data=data, actor=actor, expected_version=expected_version
+        )
+    return updated  # type: ignore[return-value]  # model_update returns the instance it was given
+
+
+def customer_claim(*, actor: Any, customer: Customer) -> Customer:
+    """Take a pool customer. Exactly one of any number of concurrent claims wins: the owner is set
+    by one conditional UPDATE (``WHERE owner IS NULL``), and the number of rows it changed decides.
+    The caps and the cooldown are checked in the same transaction, with the claimer's user row
+    locked so that one rep's concurrent claims queue and cannot overrun the caps together."""
+    if not customer_can_claim(actor):
+        raise PermissionDeniedError()
+    policy = pool_policy_get()
+    with transaction.atomic():
+        # Serialises this rep's own claims (two tabs, a double click); other reps go on in
+        # parallel and meet only at the row update below.
+        User.objects.select_for_update().filter(pk=actor.pk).first()
+        now = timezone.now()
+        current = Customer.objects.filter(pk=customer.pk).first()
+        if current is None:
+            raise ApplicationError(_("This customer no longer exists."), code="not_found")
+        if current.owner_id is not None:
+            raise CustomerAlreadyClaimedError()
+        _claim_rules_check(actor=actor, customer=current, policy=policy, now=now)
+        before = _move_snapshot(current)
+        claimed = Customer.objects.filter(
+            pk=current.pk, owner__isnull=True, deleted_at__isnull=True
+        ).update(
+            owner=actor,
+            department=actor.department_id,
+            claimed_at=now,
+            protected_until=now + dt.timedelta(days=policy.protection_days),
+            last_activity_at=now,
+            released_at=None,
+            updated_at=now,
+            updated_by=actor,
+            version=F("version") + 1,
+        )
+        if claimed != 1:
+            raise CustomerAlreadyClaimedError()
+        current.refresh_from_db()
+        _move_audit(actor=actor, customer=current, before=before, note="customer_claimed")
+    return current
+
+
+def _claim_rules_check(
+    *, actor: User, customer: Customer, policy: PoolPolicy, now: dt.datetime
+) -> None:
+    if customer.previous_owner_id == actor.pk and customer.released_at is not None:
+        until = customer.released_at + dt.timedelta(days=policy.reclaim_cooldown_days)
+        if now < until:
+            raise ApplicationError(
+                _("You gave this customer up recently; you can claim it again from %(date)s.")
+                % {"date": timezone.localtime(until).strftime("%Y-%m-%d %H:%M")},
+                code="reclaim_cooldown",
+            )
+    if pool_claims_today(user=actor, now=now) >= policy.daily_claim_cap:
+        raise ApplicationError(
+            _("You have claimed %(cap)s customers today, the daily limit. Try again tomorrow.")
+            % {"cap": policy.daily_claim_cap},
+            code="daily_cap_reached",
+        )
+    if not pool_holding_exempt(actor):
+        holding = Customer.objects.filter(owner=actor).count()
+        if holding >= policy.holding_cap:
+            raise ApplicationError(
+                _(
+                    "You already own %(count)s customers, the limit is %(cap)s. Release some to "
+                    "the pool before claiming more."
+                )
+                % {"count": holding, "cap": policy.holding_cap},
+                code="holding_cap_reached",
+            )
+
+
+def _locked_owned(customer: Customer) -> Customer:
+    current = Customer.all_objects.select_for_update().filter(pk=customer.pk).first()
+    if current is None or current.deleted_at is not None:
+        raise ApplicationError(_("This customer no longer exists."), code="not_found")
+    return current
+
+
+def _move_save(*, actor: Any, customer: Customer, now: dt.datetime) -> None:
+    customer.updated_at = now
+    if getattr(actor, "is_authenticated", False):
+        customer.updated_by = actor
+    Customer.all_objects.filter(pk=customer.pk).update(
+        owner=customer.owner_id,
+        department=customer.department_id,
+        claimed_at=customer.claimed_at,
+        protected_until=customer.protected_until,
+        previous_owner=customer.previous_owner_id,
+        released_at=customer.released_at,
+        last_activity_at=customer.last_activity_at,
+        updated_at=now,
+        updated_by=customer.updated_by_id,
+        version=F("version") + 1,
+    )
+    customer.version += 1
+
+
+def customer_release(*, actor: Any, customer: Customer, reason: str) -> Customer:
+    """Give an owned customer back to the pool (its owner, or a manager or administrator). The
+    releasing owner may not claim it back before the cooldown ends."""
+    reason = _reason_clean(reason)
+    with transaction.atomic():
+        current = _locked_owned(customer)
+        if current.owner_id is None:
+            raise ApplicationError(_("This customer is already in the pool."), code="in_pool")
+        if current.owner_id != getattr(actor, "pk", None) and not customer_manages(actor):
+            raise PermissionDeniedError()
+        before = _move_snapshot(current)
+        now = timezone.now()
+        _to_pool(customer=current, now=now)
+        _move_save(actor=actor, customer=current, now=now)
+        _move_audit(
+            actor=actor, customer=current, before=before, note="customer_released", reason=reason
+        )
+    return current
+
+
+def _to_pool(*, customer: Customer, now: dt.datetime) -> None:
+    customer.previous_owner_id = customer.owner_id
+    customer.owner = None
+    customer.department = None
+    customer.claimed_at = None
+    customer.protected_until = None
+    customer.released_at = now
+
+
+def _recyclable_q(*, now: dt.datetime, policy: PoolPolicy) -> Q:
+    cutoff = now - dt.timedelta(days=policy.recycle_after_days)
+    idle = Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, updated_at__lt=cutoff)
+    unprotected = Q(protected_until__isnull=True) | Q(protected_until__lte=now)
+    return Q(owner__isnull=False) & idle & unprotected & ~Q(lifecycle__in=RECYCLE_EXEMPT_LIFECYCLES)
+
+
+def customers_recycle(*, now: dt.datetime | None = None) -> int:
+    """Return to the pool every owned customer idle for ``recycle_after_days`` and out of its
+    protection (the scheduled job). One transaction per customer, each row re-checked under its
+    lock, so a claim or an edit in between wins and a rerun finds nothing left to do. Returns
+    how many customers went back."""
+    now = now or timezone.now()
+    policy = pool_policy_get()
+    condition = _recyclable_q(now=now, policy=policy)
+    moved = 0
+    for pk in list(Customer.objects.filter(condition).values_list("pk", flat=True)):
+        with transaction.atomic():
+            current = Customer.objects.select_for_update().filter(condition, pk=pk).first()
+            if current is None:
+                continue
+            before = _move_snapshot(current)
+            _to_pool(customer=current, now=now)
+            _move_save(actor=None, customer=current, now=now)
+            _move_audit(actor=None, customer=current, before=before, note="customer_recycled")
+            moved += 1
+    return moved
+
+
+def _to_user_resolve(*, actor: Any, value: Any, field: str) -> User:
+    user_id = value.pk if isinstance(value, User) else value
+    candidates = User.objects.all() if actor is None else user_visible_queryset(actor=actor)
+    user = candidates.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise ValidationError(
+            {field: [_("Choose an active user you can see.")]}, code="user_unknown"
+        )
+    return user
+
+
+def _hand_to(*, customer: Customer, to_user: User, now: dt.datetime, policy: PoolPolicy) -> None:
+    customer.previous_owner_id = customer.owner_id
+    customer.owner = to_user
+    customer.department_id = to_user.department_id
+    customer.claimed_at = now
+    customer.protected_until = now + dt.timedelta(days=policy.protection_days)
+    customer.last_activity_at = now
+    customer.released_at = None
+
+
+def customer_transfer(*, actor: Any, customer: Customer, to_user: Any, reason: str) -> Customer:
+    """Give ``customer`` (in the actor's data scope, owned or in the pool) to another active user.
+    Managers and administrators only; the caps bind claims, not a manager's decision."""
+    if actor is not None and not customer_manages(actor):
+        raise PermissionDeniedError()
+    errors: dict[str, list[str]] = {}
+    reason = _collect(errors, lambda: _reason_clean(reason)) or ""
+    target = _collect(errors, lambda: _to_user_resolve(actor=actor, value=to_user, field="to_user"))
+    if errors:
+        raise ValidationError(errors)
+    policy = pool_policy_get()
+    with transaction.atomic():
+        current = _locked_owned(customer)
+        if (
+            actor is not None
+            and not customer_visible_queryset(actor=actor).filter(pk=current.pk).exists()
+        ):
+            raise PermissionDeniedError()
+        if current.owner_id == target.pk:
+            raise ValidationError(
+                {"to_user": [_("This user already owns the customer.")]}, code="same_owner"
+            )
+        before = _move_snapshot(current)
+        now = timezone.now()
+        _hand_to(customer=current, to_user=target, now=now, policy=policy)
+        _move_save(actor=actor, customer=current, now=now)
+        _move_audit(
+            actor=actor,
+            customer=current,
+            before=before,
+            note="customer_transferred",
+            reason=reason,
+        )
+    return current
+
+
+def customers_hand_over(*, actor: Any, from_user: Any, to_user: Any, reason: str) -> int:
+    """Give every customer ``from_user`` owns (within the actor's data scope, the recycle bin
+    included) to ``to_user`` in one transaction, one audit entry per customer. For a colleague
+    who leaves. Returns how many customers moved."""
+    if actor is not None and not customer_manages(actor):
+        raise PermissionDeniedError()
+    errors: dict[str, list[str]] = {}
+    reason = _collect(errors, lambda: _reason_clean(reason)) or ""
+    source_id = from_user.pk if isinstance(from_user, User) else from_user
+    candidates = User.objects.all() if actor is None else user_visible_queryset(actor=actor)
+    source = _collect(
+        errors,
+        lambda: (
+            candidates.filter(pk=source_id).first()
+            or _raise(ValidationError({"from_user": [_("Choose a user you can see.")]}))
+        ),
+    )
+    target = _collect(errors, lambda: _to_user_resolve(actor=actor, value=to_user, field="to_user"))
+    if source is not None and target is not None and source.pk == target.pk:
+        errors.setdefault("to_user", []).append(_("Hand over to someone else."))
+    if errors:
+        raise ValidationError(errors)
+    policy = pool_policy_get()
+    rows = Customer.all_objects.filter(owner=source)
+    if actor is not None:
+        rows = rows.filter(customer_visible_q(actor))
+    moved = 0
+    with transaction.atomic():
+        now = timezone.now()
+        for current in rows.select_for_update(of=("self",)).order_by("pk"):
+            before = _move_snapshot(current)
+            _hand_to(customer=current, to_user=target, now=now, policy=policy)
+            _move_save(actor=actor, customer=current, now=now)
+            _move_audit(
+                actor=actor,
+                customer=current,
+                before=before,
+                note="customer_handed_over",
+                reason=reason,
+            )
+            moved += 1
+    return moved
+
+
+def _raise(error: Exception) -> Any:
+    raise error

@@ -11,7 +11,7 @@ from django.db import connection
 from guanxi.accounts.models import User
 from guanxi.core.models import AuditEntry
 from guanxi.customers import services
-from guanxi.customers.models import Contact, Customer, Industry, Tag
+from guanxi.customers.models import Contact, Customer, Industry, PoolPolicy, Tag
 from tests.accounts.conftest import _fast_password_hashing, org  # noqa: F401  (fixtures)
 from tests.conftest import skip_or_fail
 
@@ -22,7 +22,7 @@ TENCENT_CODE = "91440300708461136T"
 def db_state() -> dict[str, list[dict[str, Any]]]:
     """Every row the customers app can write (soft-deleted ones too), plus tag links and audit."""
     state: dict[str, list[dict[str, Any]]] = {}
-    for model in (Customer, Contact, Tag, Industry, AuditEntry, Customer.tags.through):
+    for model in (Customer, Contact, Tag, Industry, PoolPolicy, AuditEntry, Customer.tags.through):
         manager = getattr(model, "_base_manager", model.objects)
         state[model._meta.label] = list(manager.order_by("pk").values())
     return state

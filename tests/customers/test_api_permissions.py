@@ -40,6 +40,16 @@ OWN_WRITE_DENIED = {"analyst": 403, **OWN_HIDDEN}
 # A pool customer: everyone reads, managers and administrators write.
 POOL_WRITE_DENIED = {k: 403 for k in ROLES if k not in ("administrator", "sales_manager")}
 TAG_WRITE_DENIED = POOL_WRITE_DENIED
+MANAGERS_200 = {"administrator": 200, "sales_manager": 200}
+# Claiming: whoever files customers (the outsider is a rep elsewhere and sees the pool too).
+CLAIMERS_200 = dict.fromkeys(
+    ("administrator", "sales_manager", "sales_rep", "key_account_manager", "outsider"), 200
+)
+NON_CLAIMERS_403 = {"service_agent": 403, "department_handler": 403, "analyst": 403}
+# Transfer of rep1's customer: managers only; the owner may write it but not give it away.
+OWN_TRANSFER_DENIED = {"sales_rep": 403, **OWN_WRITE_DENIED}
+NON_MANAGERS_403 = {k: 403 for k in ROLES if k not in MANAGERS_200}
+ADMIN_ONLY_DENIED = {k: 403 for k in ROLES if k != "administrator"}
 
 
 def actor_for(org: Org, key: str) -> Any:
@@ -142,6 +152,68 @@ ENDPOINTS = [
         lambda o, g: {"tags": [g["preset"].pk]},
         {"administrator": 200, "sales_manager": 200, "sales_rep": 200},
         OWN_WRITE_DENIED,
+        True,
+    ),
+    Endpoint(
+        "customer-claim",
+        "POST",
+        lambda o, g: f"/api/v1/customers/{g['pool'].pk}/claim",
+        None,
+        CLAIMERS_200,
+        NON_CLAIMERS_403,
+        True,
+    ),
+    Endpoint(
+        "customer-release",
+        "POST",
+        lambda o, g: f"/api/v1/customers/{g['own'].pk}/release",
+        lambda o, g: {"reason": "客户暂无需求"},
+        {"administrator": 200, "sales_manager": 200, "sales_rep": 200},
+        OWN_WRITE_DENIED,
+        True,
+    ),
+    Endpoint(
+        "customer-transfer",
+        "POST",
+        lambda o, g: f"/api/v1/customers/{g['own'].pk}/transfer",
+        lambda o, g: {"to_user_id": o.other_rep.pk, "reason": "区域调整"},
+        MANAGERS_200,
+        OWN_TRANSFER_DENIED,
+        True,
+    ),
+    Endpoint(
+        "customer-hand-over",
+        "POST",
+        lambda o, g: "/api/v1/customers/hand-over",
+        lambda o, g: {"from_user_id": o.rep.pk, "to_user_id": o.other_rep.pk, "reason": "离职"},
+        MANAGERS_200,
+        NON_MANAGERS_403,
+        True,
+    ),
+    Endpoint(
+        "pool-policy-detail",
+        "GET",
+        lambda o, g: "/api/v1/customers/pool-policy",
+        None,
+        EVERYONE_200,
+        {},
+        False,
+    ),
+    Endpoint(
+        "pool-policy-edit",
+        "PUT",
+        lambda o, g: "/api/v1/customers/pool-policy",
+        lambda o, g: {
+            "version": 1,
+            "daily_claim_cap": 10,
+            "holding_cap": 200,
+            "protection_days": 15,
+            "reclaim_cooldown_days": 3,
+            "recycle_after_days": 60,
+            "warn_days_before": 5,
+        },
+        {"administrator": 200},
+        ADMIN_ONLY_DENIED,
         True,
     ),
     Endpoint("contact-list", "GET", lambda o, g: "/api/v1/contacts", None, EVERYONE_200, {}, False),
@@ -274,6 +346,12 @@ def test_every_customers_endpoint_is_in_the_matrix() -> None:
         ("PATCH", "/customers/{customer_id}"),
         ("DELETE", "/customers/{customer_id}"),
         ("PUT", "/customers/{customer_id}/tags"),
+        ("POST", "/customers/{customer_id}/claim"),
+        ("POST", "/customers/{customer_id}/release"),
+        ("POST", "/customers/{customer_id}/transfer"),
+        ("POST", "/customers/hand-over"),
+        ("GET", "/customers/pool-policy"),
+        ("PUT", "/customers/pool-policy"),
         ("GET", "/contacts"),
         ("POST", "/contacts"),
         ("GET", "/contacts/{contact_id}"),
