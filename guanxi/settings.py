@@ -280,6 +280,9 @@ GUANXI_API_TOKEN_PREFIX = "gx_"
 
 # --- Product policy knobs --------------------------------------------------------------------
 GUANXI_RECYCLE_DAYS = int(os.environ.get("GUANXI_RECYCLE_DAYS", 30))
+# How many contacts' masked phones, e-mail and WeChat IDs one user may reveal per day (midnight to
+# midnight in TIME_ZONE); a cap makes bulk harvesting of personal data slow and visible (PIPL).
+GUANXI_REVEAL_DAILY_LIMIT = int(os.environ.get("GUANXI_REVEAL_DAILY_LIMIT", 30))
 GUANXI_DEMO_PASSWORD = os.environ.get("GUANXI_DEMO_PASSWORD", "guanxi-demo")
 
 # --- E-mail ---------------------------------------------------------------------------------

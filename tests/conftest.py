@@ -132,10 +132,10 @@ def login_client(user: User) -> Client:
 class ApiClient:
     """A Django test client that sends a real bearer token, like an integration would."""
 
-    def __init__(self, user: User | None) -> None:
+    def __init__(self, user: User | None, *, language: str | None = None) -> None:
         self.client = Client()
         self.user = user
-        self.headers: dict[str, str] = {}
+        self.headers: dict[str, str] = {"Accept-Language": language} if language else {}
         if user is not None:
             _token, raw = token_create(actor=user, user=user, name="test")
             self.headers["Authorization"] = f"Bearer {raw}"

@@ -273,6 +273,7 @@ def role_index(request: HttpRequest) -> Any:
             "label": str(Role(s.role).label),
             "data_scope": s.data_scope,
             "require_otp": s.require_otp,
+            "reveal_personal_data": s.reveal_personal_data,
         }
         for s in role_setting_list()
     ]
@@ -288,10 +289,12 @@ def role_edit(request: HttpRequest, role: str, payload: RoleSettingIn) -> Any:
         role=role,
         data_scope=payload.data_scope,
         require_otp=payload.require_otp,
+        reveal_personal_data=payload.reveal_personal_data,
     ).setting
     return {
         "role": setting.role,
         "label": str(Role(setting.role).label),
         "data_scope": setting.data_scope,
         "require_otp": setting.require_otp,
+        "reveal_personal_data": setting.reveal_personal_data,
     }

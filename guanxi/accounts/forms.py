@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import Department, User
 from guanxi.accounts.roles import DataScopeChoice, Role
+from guanxi.core.exceptions import ApplicationError, ConflictError
 
 
 def apply_errors(
@@ -24,6 +26,25 @@ def apply_errors(
             form.add_error(target if target in form.fields else None, messages)
     else:
         form.add_error(None, error.messages)
+
+
+def form_submit(
+    form: forms.Form, call: Callable[[], Any], field_map: dict[str, str] | None = None
+) -> tuple[bool, dict[str, Any] | None]:
+    """Run the service ``call`` for a valid ``form``; whatever it refuses lands on the form.
+    Returns whether it went through, and the conflicting values of an optimistic-lock conflict."""
+    try:
+        call()
+    except ValidationError as error:
+        apply_errors(form, error, field_map)
+    except ConflictError as error:
+        form.add_error(None, str(error.message))
+        return False, error.extra.get("conflicts", {})
+    except ApplicationError as error:
+        form.add_error(None, str(error.message))
+    else:
+        return True, None
+    return False, None
 
 
 class LoginForm(forms.Form):
@@ -182,11 +203,11 @@ class RoleSettingForm(forms.Form):
 
     data_scope = forms.ChoiceField(label=_("Data scope"), choices=DataScopeChoice.choices)
     require_otp = forms.BooleanField(label=_("Require two-factor sign-in"), required=False)
+    reveal_personal_data = forms.BooleanField(label=_("May reveal personal data"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         form_id = f"role-form-{self.prefix}"
         self.fields["data_scope"].widget.attrs.update({"form": form_id, "class": "form-select"})
-        self.fields["require_otp"].widget.attrs.update(
-            {"form": form_id, "class": "form-check-input"}
-        )
+        for name in ("require_otp", "reveal_personal_data"):
+            self.fields[name].widget.attrs.update({"form": form_id, "class": "form-check-input"})

@@ -8,7 +8,13 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.accounts.roles import DEFAULT_DATA_SCOPE, DataScopeChoice, Role, role_can
+from guanxi.accounts.roles import (
+    DEFAULT_DATA_SCOPE,
+    DEFAULT_REVEAL_PERSONAL_DATA,
+    DataScopeChoice,
+    Role,
+    role_can,
+)
 from guanxi.core.models import BaseModel
 
 
@@ -110,14 +116,18 @@ class User(AbstractUser):
 
 
 class RoleSetting(models.Model):
-    """What an administrator may tune per role: data scope and whether TOTP is required."""
+    """What an administrator may tune per role: data scope, whether TOTP is required, and whether
+    the role may reveal masked personal data (each reveal logged and capped per day)."""
 
     role = models.CharField(_("role"), max_length=30, choices=Role.choices, unique=True)
     data_scope = models.CharField(_("data scope"), max_length=20, choices=DataScopeChoice.choices)
     require_otp = models.BooleanField(_("require two-factor sign-in"), default=False)
+    # False by default so that a row created without the role's default never grants more than
+    # asked; for_role and the services fill in DEFAULT_REVEAL_PERSONAL_DATA.
+    reveal_personal_data = models.BooleanField(_("may reveal personal data"), default=False)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
-    audit_fields = ("data_scope", "require_otp")
+    audit_fields = ("data_scope", "require_otp", "reveal_personal_data")
 
     class Meta:
         verbose_name = _("role setting")
@@ -132,8 +142,17 @@ class RoleSetting(models.Model):
         setting = cls.objects.filter(role=role).first()
         if setting is None:
             # Unsaved default: roles behave sensibly before an administrator has touched them.
-            setting = cls(role=role, data_scope=DEFAULT_DATA_SCOPE.get(role, "self"))
+            setting = cls.default_for(role)
         return setting
+
+    @classmethod
+    def default_for(cls, role: str) -> RoleSetting:
+        """The unsaved setting a role has until an administrator saves one."""
+        return cls(
+            role=role,
+            data_scope=DEFAULT_DATA_SCOPE.get(role, "self"),
+            reveal_personal_data=DEFAULT_REVEAL_PERSONAL_DATA.get(role, False),
+        )
 
 
 class ApiToken(models.Model):

@@ -1,7 +1,8 @@
 """Roles, their default data scope and what each may do.
 
-The role list and capabilities are code (they decide which screens exist); the data scope and the
-second-factor requirement per role are data an administrator edits (RoleSetting).
+The role list and capabilities are code (they decide which screens exist); the data scope, the
+second-factor requirement and the personal-data reveal permission per role are data an
+administrator edits (RoleSetting).
 """
 
 from __future__ import annotations
@@ -37,6 +38,20 @@ DEFAULT_DATA_SCOPE: dict[str, str] = {
     Role.SERVICE_AGENT: DataScope.DEPARTMENT,
     Role.DEPARTMENT_HANDLER: DataScope.DEPARTMENT,
     Role.ANALYST: DataScope.ALL,
+}
+
+# Who may ask to see a contact's phones, e-mail and WeChat ID in full (each reveal is logged and
+# counted against a daily cap). Roles that work a customer talk to its people; the department
+# handlers and analysts work on tickets and figures and do not need the numbers (PIPL: minimum
+# necessary).
+DEFAULT_REVEAL_PERSONAL_DATA: dict[str, bool] = {
+    Role.ADMINISTRATOR: True,
+    Role.SALES_MANAGER: True,
+    Role.SALES_REP: True,
+    Role.KEY_ACCOUNT_MANAGER: True,
+    Role.SERVICE_AGENT: True,
+    Role.DEPARTMENT_HANDLER: False,
+    Role.ANALYST: False,
 }
 
 

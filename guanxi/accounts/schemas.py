@@ -122,8 +122,14 @@ class RoleSettingOut(Schema):
     label: str
     data_scope: str
     require_otp: bool
+    reveal_personal_data: bool
 
 
 class RoleSettingIn(Schema):
     data_scope: str
     require_otp: bool = False
+    reveal_personal_data: bool | None = Field(
+        None,
+        description="Whether the role may reveal masked contact data (logged, capped per day); "
+        "omit to keep the current setting.",
+    )

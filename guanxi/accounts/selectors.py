@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from guanxi.accounts.models import ApiToken, Department, LoginSession, RoleSetting, User
-from guanxi.accounts.roles import DEFAULT_DATA_SCOPE, Capability, Role
+from guanxi.accounts.roles import Capability, Role
 from guanxi.core.pagination import Page, keyset_paginate
 from guanxi.core.scope import scope_q
 
@@ -75,10 +75,7 @@ def user_page(
 def role_settings_by_role() -> dict[str, RoleSetting]:
     """Every role's setting, saved or default, in one query."""
     saved = {setting.role: setting for setting in RoleSetting.objects.all()}
-    return {
-        role: saved.get(role) or RoleSetting(role=role, data_scope=DEFAULT_DATA_SCOPE[role])
-        for role in Role.values
-    }
+    return {role: saved.get(role) or RoleSetting.default_for(role) for role in Role.values}
 
 
 def users_attach_role_settings(users: Iterable[User]) -> None:

@@ -22,7 +22,7 @@ from django_otp import devices_for_user, match_token
 from guanxi.accounts import audit_notes
 from guanxi.accounts.audit_notes import note
 from guanxi.accounts.models import ApiToken, Department, LoginSession, RoleSetting, User
-from guanxi.accounts.roles import DEFAULT_DATA_SCOPE, Role
+from guanxi.accounts.roles import DEFAULT_DATA_SCOPE, DEFAULT_REVEAL_PERSONAL_DATA, Role
 from guanxi.core.audit import audit_record, diff, snapshot
 from guanxi.core.exceptions import (
     ApplicationError,
@@ -414,20 +414,32 @@ class RoleSettingChange:
 
 
 def role_setting_update(
-    *, actor: Any, role: str, data_scope: str, require_otp: bool
+    *,
+    actor: Any,
+    role: str,
+    data_scope: str,
+    require_otp: bool,
+    reveal_personal_data: bool | None = None,
 ) -> RoleSettingChange:
-    """Save a role's data scope and second-factor requirement. Switching the requirement on
-    revokes the API tokens of the role's users who have no confirmed device: those tokens were
-    obtained with a password alone, which the role no longer accepts."""
+    """Save a role's data scope, second-factor requirement and personal-data reveal permission
+    (None keeps the current one, so older API clients that do not send it change nothing).
+    Switching the requirement on revokes the API tokens of the role's users who have no confirmed
+    device: those tokens were obtained with a password alone, which the role no longer accepts."""
     if role not in Role.values:
         raise ValidationError({"role": [_("Unknown role.")]})
     with transaction.atomic():
         setting, _created = RoleSetting.objects.select_for_update().get_or_create(
-            role=role, defaults={"data_scope": DEFAULT_DATA_SCOPE[role]}
+            role=role,
+            defaults={
+                "data_scope": DEFAULT_DATA_SCOPE[role],
+                "reveal_personal_data": DEFAULT_REVEAL_PERSONAL_DATA[role],
+            },
         )
         before = snapshot(setting)
         setting.data_scope = data_scope
         setting.require_otp = require_otp
+        if reveal_personal_data is not None:
+            setting.reveal_personal_data = reveal_personal_data
         setting.updated_at = timezone.now()
         setting.full_clean()
         setting.save()

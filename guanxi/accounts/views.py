@@ -660,7 +660,11 @@ def role_index(request: HttpRequest) -> HttpResponse:
             if request.method == "POST" and request.POST.get("role") == setting.role
             else None,
             prefix=prefix,
-            initial={"data_scope": setting.data_scope, "require_otp": setting.require_otp},
+            initial={
+                "data_scope": setting.data_scope,
+                "require_otp": setting.require_otp,
+                "reveal_personal_data": setting.reveal_personal_data,
+            },
         )
         if form.is_bound and form.is_valid():
             change = services.role_setting_update(
@@ -668,6 +672,7 @@ def role_index(request: HttpRequest) -> HttpResponse:
                 role=setting.role,
                 data_scope=form.cleaned_data["data_scope"],
                 require_otp=form.cleaned_data["require_otp"],
+                reveal_personal_data=form.cleaned_data["reveal_personal_data"],
             )
             setting, saved, revoked = change.setting, True, change.tokens_revoked
         rows.append({"setting": setting, "label": Role(setting.role).label, "form": form})

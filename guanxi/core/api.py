@@ -3,12 +3,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
+from guanxi.core import services
 from guanxi.core.pagination import keyset_paginate
-from guanxi.core.permissions import audit_require_access, recycle_item_get_for_user
-from guanxi.core.schemas import AuditPage, RecycleItemOut, RestoredOut
-from guanxi.core.selectors import RecycleItem, audit_list, recycle_bin_list
+from guanxi.core.permissions import (
+    audit_require_access,
+    recycle_item_get_for_user,
+    saved_view_get_for_user,
+)
+from guanxi.core.schemas import (
+    AuditPage,
+    RecycleItemOut,
+    RestoredOut,
+    SavedViewIn,
+    SavedViewOut,
+)
+from guanxi.core.selectors import RecycleItem, audit_list, recycle_bin_list, saved_view_list
 from guanxi.core.services import object_restore
 
 router = Router(tags=["platform"])
@@ -61,3 +72,25 @@ def audit_index(
     )
     page = keyset_paginate(entries, ordering=("-occurred_at", "-id"), cursor=cursor, limit=limit)
     return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/saved-views", response=list[SavedViewOut])
+def saved_view_index(request: HttpRequest, list_name: str = "customers") -> Any:
+    """Your own saved views of one list (nobody sees another's)."""
+    return list(saved_view_list(actor=request.auth, list_name=list_name))
+
+
+@router.post("/saved-views", response={201: SavedViewOut})
+def saved_view_add(request: HttpRequest, payload: SavedViewIn) -> Status[Any]:
+    """Save filters under a name; an existing name of yours gets the new filters."""
+    view = services.saved_view_create(
+        actor=request.auth, list_name=payload.list_name, name=payload.name, query=payload.query
+    )
+    return Status(201, view)
+
+
+@router.delete("/saved-views/{view_id}", response={204: None})
+def saved_view_remove(request: HttpRequest, view_id: int) -> Status[None]:
+    view = saved_view_get_for_user(request.auth, view_id)
+    services.saved_view_delete(actor=request.auth, view=view)
+    return Status(204, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -105,3 +105,34 @@ def audit_note_display(note: str) -> str:
         return str(label) % values if values else str(label)
     except (KeyError, TypeError, ValueError):
         return str(label)
+
+
+# --- Masked values ----------------------------------------------------------------------------
+# Some audited fields hold personal data (a contact's phones, e-mail, WeChat ID). The trail keeps
+# them as they were, but every screen and endpoint that shows an entry shows them masked: the
+# trail is for seeing what changed, not a way around masking (DESIGN.md C15). Apps register one
+# masking function per object type from AppConfig.ready(), as they do note labels, so core need
+# not import them.
+_VALUE_MASKS: dict[str, Callable[[str, Any], Any]] = {}
+
+
+def audit_value_mask_register(object_type: str, mask: Callable[[str, Any], Any]) -> None:
+    """``mask(field_name, stored_value)`` returns the value to show: masked for a personal field,
+    unchanged for any other. It must never raise, whatever an old entry holds."""
+    _VALUE_MASKS[object_type] = mask
+
+
+def audit_changes_display(entry: AuditEntry) -> dict[str, Any]:
+    """``entry.changes`` as screens and the API show it: personal values masked."""
+    changes = entry.changes
+    mask = _VALUE_MASKS.get(entry.object_type)
+    if mask is None or not isinstance(changes, dict):
+        return changes
+    return {
+        name: (
+            {side: mask(name, value) for side, value in change.items()}
+            if isinstance(change, dict)
+            else mask(name, change)
+        )
+        for name, change in changes.items()
+    }

@@ -218,3 +218,33 @@ class Region(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+
+class SavedView(models.Model):
+    """A user's named filter set for one list ("views" in the list's menu): the query string of
+    the list without its cursor. A personal preference, not a business record, so no version,
+    recycle bin or audit trail."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+    )
+    list_name = models.CharField(_("list"), max_length=30)
+    name = models.CharField(_("name"), max_length=50)
+    query = models.CharField(_("filters"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ("list_name", "name", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "list_name", "name"], name="saved_view_name_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,4 +1,4 @@
-"""Access helpers for the shared screens: recycle bin items and the audit trail."""
+"""Access helpers for the shared screens: recycle bin items, the audit trail, saved views."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.apps import apps
 
 from guanxi.accounts.roles import Capability
 from guanxi.core.exceptions import NotFoundError, PermissionDeniedError
-from guanxi.core.models import BaseModel
+from guanxi.core.models import BaseModel, SavedView
 
 
 def recycle_item_get_for_user(actor: Any, object_type: str, pk: Any) -> BaseModel:
@@ -34,3 +34,16 @@ def recycle_item_get_for_user(actor: Any, object_type: str, pk: Any) -> BaseMode
 def audit_require_access(actor: Any) -> None:
     if not getattr(actor, "is_authenticated", False) or not actor.can(Capability.VIEW_AUDIT):
         raise PermissionDeniedError()
+
+
+def saved_view_get_for_user(actor: Any, pk: Any) -> SavedView:
+    """One of ``actor``'s own views; anybody else's is a 404, not a 403: views are private."""
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise PermissionDeniedError()
+    try:
+        view = SavedView.objects.filter(user=actor, pk=int(pk)).first()
+    except (TypeError, ValueError):
+        view = None
+    if view is None:
+        raise NotFoundError()
+    return view

@@ -3,9 +3,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ninja import Schema
+from ninja import Field, Schema
 
-from guanxi.core.audit import audit_note_display
+from guanxi.core.audit import audit_changes_display, audit_note_display
 
 
 class RecycleItemOut(Schema):
@@ -39,6 +39,11 @@ class AuditEntryOut(Schema):
     note_display: str
 
     @staticmethod
+    def resolve_changes(entry: Any) -> dict[str, Any]:
+        # Personal data (contact phones, e-mail, WeChat ID) leaves masked, as on the audit page.
+        return audit_changes_display(entry)
+
+    @staticmethod
     def resolve_note_display(entry: Any) -> str:
         return audit_note_display(entry.note)
 
@@ -46,3 +51,21 @@ class AuditEntryOut(Schema):
 class AuditPage(Schema):
     items: list[AuditEntryOut]
     next_cursor: str | None
+
+
+class SavedViewIn(Schema):
+    list_name: str = Field(..., max_length=30, description="Which list, e.g. customers.")
+    name: str = Field(..., max_length=50)
+    query: str = Field(
+        "",
+        max_length=2000,
+        description="The list's query string; only its filter and sort parameters are kept.",
+    )
+
+
+class SavedViewOut(Schema):
+    id: int
+    list_name: str
+    name: str
+    query: str
+    created_at: dt.datetime

@@ -1,4 +1,4 @@
-"""Reads for the recycle bin and the audit trail."""
+"""Reads for the recycle bin, the audit trail and saved views."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 
 from guanxi.accounts.roles import Capability
 from guanxi.core.audit import object_type_of
-from guanxi.core.models import AuditEntry, BaseModel
+from guanxi.core.models import AuditEntry, BaseModel, SavedView
 from guanxi.core.services import recyclable_models
 
 
@@ -73,3 +73,10 @@ def audit_list(
     if action:
         entries = entries.filter(action=action)
     return entries
+
+
+def saved_view_list(*, actor: Any, list_name: str) -> QuerySet[SavedView]:
+    """``actor``'s own views of one list, by name. Views are private: nobody sees another's."""
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return SavedView.objects.none()
+    return SavedView.objects.filter(user=actor, list_name=list_name).order_by("name", "id")

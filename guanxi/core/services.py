@@ -1,4 +1,5 @@
-"""Writes that every domain shares: versioned updates, soft delete, restore and purge."""
+"""Writes that every domain shares: versioned updates, soft delete, restore and purge; saved
+views."""
 
 from __future__ import annotations
 
@@ -7,14 +8,25 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import models, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.core.audit import audit_record, diff, snapshot
-from guanxi.core.exceptions import ApplicationError, ConflictError
-from guanxi.core.models import AuditEntry, BaseModel
+from guanxi.core.exceptions import (
+    ApplicationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from guanxi.core.models import AuditEntry, BaseModel, SavedView
+from guanxi.core.saved_views import (
+    SAVED_VIEWS_PER_LIST,
+    saved_view_list_get,
+    saved_view_query_clean,
+)
 
 
 def recyclable_models() -> list[type[BaseModel]]:
@@ -38,9 +50,10 @@ def model_update(
     with transaction.atomic():
         current = model._base_manager.select_for_update().get(pk=instance.pk)
         if current.version != expected:
-            changed_by_caller = {
-                k: v for k, v in data.items() if k in {f.name for f in model._meta.fields}
-            }
+            # Derived fields (editable=False: search keys, pool dates) are not what the caller
+            # typed, and a search key holds contacts' phone numbers in full: left out.
+            typed = {f.name for f in model._meta.fields if f.editable}
+            changed_by_caller = {k: v for k, v in data.items() if k in typed}
             theirs = snapshot(current, tuple(changed_by_caller))
             raise ConflictError(
                 extra={
@@ -218,3 +231,63 @@ def recycle_bin_purge(*, now: dt.datetime | None = None, days: int | None = None
                 purged += 1
                 progress = True
     return purged
+
+
+# --- saved views ---------------------------------------------------------------------------------
+
+
+def saved_view_create(*, actor: Any, list_name: str, name: str, query: str) -> SavedView:
+    """Save the filters of ``query`` under ``name``; saving under an existing name replaces
+    that view's filters (the obvious meaning of "save as" with a name you already use)."""
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise PermissionDeniedError()
+    saved_view_list_get(list_name)
+    name = (name or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = [_("Give the view a name.")]
+    elif len(name) > 50:
+        errors["name"] = [_("Keep the name under 50 characters.")]
+    cleaned = saved_view_query_clean(list_name, query)
+    if len(cleaned) > 1000:
+        errors["query"] = [_("These filters are too long to save.")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        existing = (
+            SavedView.objects.select_for_update()
+            .filter(user=actor, list_name=list_name, name=name)
+            .first()
+        )
+        if existing is not None:
+            existing.query = cleaned
+            existing.save(update_fields=["query"])
+            return existing
+        if (
+            SavedView.objects.filter(user=actor, list_name=list_name).count()
+            >= SAVED_VIEWS_PER_LIST
+        ):
+            raise ValidationError(
+                {
+                    "name": [
+                        _("You have %(count)s saved views here, the most there can be. Delete one.")
+                        % {"count": SAVED_VIEWS_PER_LIST}
+                    ]
+                },
+                code="too_many_views",
+            )
+        try:
+            with transaction.atomic():
+                return SavedView.objects.create(
+                    user=actor, list_name=list_name, name=name, query=cleaned
+                )
+        except IntegrityError as error:  # the same name saved at the same moment elsewhere
+            raise ValidationError(
+                {"name": [_("You already have a view with this name.")]}, code="duplicate"
+            ) from error
+
+
+def saved_view_delete(*, actor: Any, view: SavedView) -> None:
+    if view.user_id != getattr(actor, "pk", None):
+        raise NotFoundError()
+    view.delete()

@@ -16,5 +16,7 @@ urlpatterns = [
         name="recycle-restore",
     ),
     path("audit/", views.audit_index, name="audit-list"),
+    path("saved-views/<slug:list_name>/", views.saved_view_create, name="saved-view-create"),
+    path("saved-views/<int:view_id>/delete/", views.saved_view_delete, name="saved-view-delete"),
     path("healthz", views.health, name="health"),
 ]

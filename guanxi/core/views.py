@@ -2,19 +2,28 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.accounts.models import User
+from guanxi.core import services
+from guanxi.core.audit_display import audit_change_rows
 from guanxi.core.exceptions import ApplicationError
 from guanxi.core.models import AuditEntry
 from guanxi.core.navigation import AREAS, area_by_slug
 from guanxi.core.pagination import InvalidCursorError, keyset_paginate
-from guanxi.core.permissions import audit_require_access, recycle_item_get_for_user
+from guanxi.core.permissions import (
+    audit_require_access,
+    recycle_item_get_for_user,
+    saved_view_get_for_user,
+)
+from guanxi.core.saved_views import saved_view_list_get
 from guanxi.core.selectors import audit_list, recycle_bin_list
 from guanxi.core.services import object_restore
 
@@ -85,11 +94,13 @@ def audit_index(request: HttpRequest) -> HttpResponse:
     if page.next_cursor:
         query["cursor"] = page.next_cursor
     template = "core/audit_list.html#rows" if request.htmx else "core/audit_list.html"
+    rows = audit_change_rows(page.items)
     return TemplateResponse(
         request,
         template,
         {
             "page": page,
+            "entries": [(entry, rows[entry.pk]) for entry in page.items],
             "filters": filters,
             "actor_filter": actor_id,
             "actions": AuditEntry.Action.choices,
@@ -109,3 +120,40 @@ def health(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"status": "ok"})
     except DatabaseError:
         return JsonResponse({"status": "unavailable"}, status=503)
+
+
+def _list_url(list_name: str, query: str = "") -> str:
+    url = reverse(saved_view_list_get(list_name).url_name)
+    return f"{url}?{query}" if query else url
+
+
+@login_required
+@require_POST
+def saved_view_create(request: HttpRequest, list_name: str) -> HttpResponse:
+    """Save the list's current filters under a name; back to the list showing that view."""
+    try:
+        saved_view_list_get(list_name)
+    except ValidationError as error:
+        raise Http404() from error
+    query = request.POST.get("query", "")
+    try:
+        view = services.saved_view_create(
+            actor=request.user,
+            list_name=list_name,
+            name=request.POST.get("name", ""),
+            query=query,
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(_list_url(list_name, query))
+    messages.success(request, _("View saved: %(name)s") % {"name": view.name})
+    return redirect(_list_url(list_name, view.query))
+
+
+@login_required
+@require_POST
+def saved_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
+    view = saved_view_get_for_user(request.user, view_id)
+    services.saved_view_delete(actor=request.user, view=view)
+    messages.success(request, _("View deleted: %(name)s") % {"name": view.name})
+    return redirect(_list_url(view.list_name))

@@ -12,7 +12,6 @@ from guanxi.customers import services
 from guanxi.customers.models import Contact, Customer
 from guanxi.customers.permissions import (
     contact_get_for_user,
-    contact_reveals,
     customer_get_for_claim,
     customer_get_for_user,
     customer_require_create,
@@ -26,6 +25,8 @@ from guanxi.customers.schemas import (
     ContactOut,
     ContactPage,
     ContactPatchIn,
+    CustomerBulkIn,
+    CustomerBulkOut,
     CustomerHandOverIn,
     CustomerHandOverOut,
     CustomerIn,
@@ -59,6 +60,7 @@ _API_FIELD_NAMES = {
     "department": "department_id",
     "customer": "customer_id",
     "to_user": "to_user_id",
+    "tag": "tag_id",
     "from_user": "from_user_id",
     "previous_owner": "previous_owner_id",
     "province": "region_code",
@@ -113,10 +115,12 @@ def _customer_out(customer: Customer) -> dict[str, Any]:
     }
 
 
-def _contact_out(actor: Any, contact: Contact) -> dict[str, Any]:
-    personal = contact_personal_data(
-        contact=contact, reveal=contact_reveals(actor, contact.customer)
-    )
+def _contact_out(
+    actor: Any, contact: Contact, personal: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``personal``: the full data a reveal returned; otherwise the one selector decides."""
+    if personal is None:
+        personal = contact_personal_data(actor=actor, contact=contact)
     return {
         "id": contact.pk,
         "customer_id": contact.customer_id,
@@ -240,6 +244,31 @@ def customers_hand_over(request: HttpRequest, payload: CustomerHandOverIn) -> An
     return {"count": count}
 
 
+@router.post("/customers/bulk", response=CustomerBulkOut)
+def customers_bulk(request: HttpRequest, payload: CustomerBulkIn) -> Any:
+    """One action on many customers, all or nothing: ``tag_add`` / ``tag_remove`` (with
+    ``tag_id``, customers you may edit), ``transfer`` (managers, with ``to_user_id`` and
+    ``reason``), ``release`` (with ``reason``). Customers that already are as asked are left
+    alone and not counted."""
+    actor = request.auth
+    try:
+        if payload.action in ("tag_add", "tag_remove"):
+            count = services.customers_bulk_tag(
+                actor=actor, ids=payload.ids, tag=payload.tag_id, add=payload.action == "tag_add"
+            )
+        elif payload.action == "transfer":
+            count = services.customers_bulk_transfer(
+                actor=actor, ids=payload.ids, to_user=payload.to_user_id, reason=payload.reason
+            )
+        else:
+            count = services.customers_bulk_release(
+                actor=actor, ids=payload.ids, reason=payload.reason
+            )
+    except ValidationError as error:
+        raise _api_fields(error) from error
+    return {"count": count}
+
+
 @router.post("/customers/{customer_id}/claim", response=CustomerOut)
 def customer_claim(request: HttpRequest, customer_id: int) -> Any:
     """Take a pool customer. Refusals: ``already_claimed`` (409), ``daily_cap_reached``,
@@ -323,8 +352,8 @@ def contact_index(
     cursor: str | None = None,
     limit: int = 50,
 ) -> dict[str, Any]:
-    """Contacts of the customers you can see. Phones and e-mails are masked unless you may edit
-    the customer."""
+    """Contacts of the customers you can see. Phones, e-mail and WeChat ID are masked
+    (``masked: true``) except on your own customers; ``POST /contacts/{id}/reveal`` shows them."""
     page = contact_page(
         actor=request.auth,
         query=q,
@@ -355,6 +384,18 @@ def contact_add(request: HttpRequest, payload: ContactIn) -> Status[Any]:
 @router.get("/contacts/{contact_id}", response=ContactOut)
 def contact_show(request: HttpRequest, contact_id: int) -> dict[str, Any]:
     return _contact_out(request.auth, contact_get_for_user(request.auth, contact_id))
+
+
+@router.post("/contacts/{contact_id}/reveal", response=ContactOut)
+def contact_reveal(request: HttpRequest, contact_id: int) -> dict[str, Any]:
+    """The contact with phones, e-mail and WeChat ID in full. Needs a role that may reveal
+    personal data (403 ``permission_denied``); each reveal is logged in the audit trail and counts
+    against the daily limit (429 ``reveal_limit_reached``); pool customers' contacts stay masked
+    until claimed (409 ``reveal_pool_customer``). Your own customers' contacts come in full,
+    unlogged and uncounted."""
+    contact = contact_get_for_user(request.auth, contact_id)
+    personal = services.contact_reveal(actor=request.auth, contact=contact)
+    return _contact_out(request.auth, contact, personal)
 
 
 @router.patch("/contacts/{contact_id}", response=ContactOut)

@@ -8,3 +8,21 @@ class CustomersConfig(AppConfig):
     name = "guanxi.customers"
     label = "customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from guanxi.core.audit import audit_note_labels_register, audit_value_mask_register
+        from guanxi.core.saved_views import saved_view_list_register
+        from guanxi.customers.audit_notes import AUDIT_NOTE_LABELS
+        from guanxi.customers.forms import CustomerFilterForm
+        from guanxi.customers.selectors import contact_personal_value_mask
+
+        audit_note_labels_register(AUDIT_NOTE_LABELS)
+        # The audit trail shows contacts' phones, e-mail and WeChat ID masked, as every other
+        # output does: it is for seeing what changed, not a way around masking.
+        audit_value_mask_register("customers.contact", contact_personal_value_mask)
+        # A saved view keeps the list's filters and its sort, never the cursor.
+        saved_view_list_register(
+            "customers",
+            url_name="customers:customer-list",
+            params=set(CustomerFilterForm.base_fields),
+        )

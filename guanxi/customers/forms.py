@@ -7,13 +7,16 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.forms import VersionedForm
 from guanxi.customers import services
 from guanxi.customers.models import Contact, Customer
 from guanxi.customers.selectors import (
+    customer_visible_queryset,
     industry_list,
     region_city_choices,
     region_district_choices,
@@ -23,6 +26,17 @@ from guanxi.customers.selectors import (
 
 PHONE_SLOTS = 3
 _BLANK = ("", "—")
+
+
+# The orderings of selectors.CUSTOMER_SORTS, as people name them.
+SORT_CHOICES = [
+    ("-updated_at", _("Recently updated")),
+    ("updated_at", _("Least recently updated")),
+    ("-created_at", _("Newest")),
+    ("created_at", _("Oldest")),
+    ("name", _("Name A–Z")),
+    ("-name", _("Name Z–A")),
+]
 
 
 class CustomerFilterForm(forms.Form):
@@ -47,8 +61,10 @@ class CustomerFilterForm(forms.Form):
         required=False,
         choices=[("", _("Pool and owned")), ("1", _("Pool only")), ("0", _("Owned only"))],
     )
+    recycle_due = forms.BooleanField(required=False)
+    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
 
-    def __init__(self, *args: Any, owners: Any = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, owners: Any = (), tags: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["industry"].choices = [
             ("", _("All industries")),
@@ -58,7 +74,8 @@ class CustomerFilterForm(forms.Form):
             ("", _("All regions")),
             *((r.code, r.name) for r in region_province_choices()),
         ]
-        self.fields["tag"].choices = [("", _("All tags")), *((t.pk, t.name) for t in tag_list())]
+        tags = tag_list() if tags is None else tags
+        self.fields["tag"].choices = [("", _("All tags")), *((t.pk, t.name) for t in tags)]
         self.fields["owner"].choices = [
             ("", _("All owners")),
             *((u.pk, u.get_full_name()) for u in owners),
@@ -81,6 +98,8 @@ class CustomerFilterForm(forms.Form):
             "owner": data.get("owner"),
             "source": data.get("source") or "",
             "in_pool": in_pool,
+            "recycle_due": bool(data.get("recycle_due")),
+            "sort": data.get("sort") or "-updated_at",
         }
 
 
@@ -125,7 +144,13 @@ class CustomerForm(VersionedForm):
         label=_("Tags"),
         required=False,
         coerce=int,
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=forms.SelectMultiple(attrs={"size": 6, "data-tom-select": ""}),
+    )
+    # Any customer the user can see may be the parent: a million of them are no select's
+    # options, so the select holds the current parent and Tom Select looks others up as the user
+    # types (customers:customer-lookup). The service checks the choice against the data scope.
+    parent = forms.TypedChoiceField(
+        label=_("Parent company"), required=False, coerce=int, empty_value=None
     )
 
     REGION_FIELDS = ("province_code", "city_code", "district_code")
@@ -136,10 +161,12 @@ class CustomerForm(VersionedForm):
         customer: Customer | None = None,
         owners: Any = None,
         editing: bool = False,
+        actor: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, editing=editing, **kwargs)
         self.customer = customer
+        self.actor = actor
         industries = list(industry_list())
         current_industry = customer.industry if customer is not None else None
         if current_industry is not None and current_industry not in industries:
@@ -157,6 +184,7 @@ class CustomerForm(VersionedForm):
                 ("", _("Nobody (the pool)")),
                 *((u.pk, u.get_full_name()) for u in owners),
             ]
+        self._parent_choices(customer)
         self._region_choices()
         # The HTMX cascade: a province brings its cities, a city its districts.
         options = reverse("customers:region-options")
@@ -171,6 +199,31 @@ class CustomerForm(VersionedForm):
                 "hx-include": "#id_province_code",
             }
         )
+
+    def _parent_choices(self, customer: Customer | None) -> None:
+        field = self.fields["parent"]
+        field.widget.attrs.update(
+            {
+                "data-tom-select": "",
+                "data-lookup-url": reverse("customers:customer-lookup"),
+                "data-placeholder": _("Type a name, pinyin or initials"),
+            }
+        )
+        choices: list[tuple[Any, str]] = [("", "—")]
+        if customer is not None and customer.parent_id:
+            choices.append((customer.parent_id, customer.parent.name))
+        posted = self._value("parent")
+        if posted.isdigit() and int(posted) not in {value for value, _label in choices}:
+            # What was posted stays selected when the form comes back with errors; its name only
+            # if the user may see it, and the service decides whether it may be used.
+            name = (
+                customer_visible_queryset(actor=self.actor)
+                .filter(pk=int(posted))
+                .values_list("name", flat=True)
+                .first()
+            )
+            choices.append((int(posted), name or f"#{posted}"))
+        field.choices = choices
 
     def _value(self, name: str) -> str:
         if self.is_bound:
@@ -232,6 +285,7 @@ class CustomerForm(VersionedForm):
             "first_contact_date": customer.first_contact_date,
             "first_needs": customer.first_needs,
             "tags": [tag.pk for tag in customer.tags.all()],
+            "parent": customer.parent_id,
             "version": customer.version,
         }
 
@@ -272,6 +326,11 @@ class ContactForm(VersionedForm):
         required=False,
         help_text=_("How and when the person agreed, or the contract that covers it."),
     )
+    consent_at = forms.DateTimeField(
+        label=_("Consent given at"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
 
     def phones(self) -> tuple[list[dict[str, str]], dict[int, str]]:
         """The filled phone inputs as the service takes them, and which input each index of
@@ -300,6 +359,7 @@ class ContactForm(VersionedForm):
                 "preferred_channel",
                 "legal_basis",
                 "consent_note",
+                "consent_at",
             )
         }
         data["phones"] = self.phones()[0]
@@ -318,6 +378,7 @@ class ContactForm(VersionedForm):
             "preferred_channel": contact.preferred_channel,
             "legal_basis": contact.legal_basis,
             "consent_note": contact.consent_note,
+            "consent_at": timezone.localtime(contact.consent_at) if contact.consent_at else None,
             "version": contact.version,
         }
         for slot, phone in enumerate(contact.phones[:PHONE_SLOTS], start=1):
@@ -325,3 +386,114 @@ class ContactForm(VersionedForm):
                 initial[f"phone_{slot}"] = phone.get("number", "")
                 initial[f"phone_{slot}_label"] = phone.get("label", Contact.PhoneLabel.MOBILE)
         return initial
+
+
+# --- pool moves and bulk actions ----------------------------------------------------------------
+
+
+def _user_choices(users: Any) -> list[tuple[Any, str]]:
+    return [("", "—"), *((user.pk, user.get_full_name() or user.username) for user in users)]
+
+
+class ReasonForm(forms.Form):
+    """Releasing a customer to the pool: the reason is kept in the audit trail."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Kept with the customer's history."),
+    )
+
+
+class TransferForm(ReasonForm):
+    to_user = forms.TypedChoiceField(label=_("New owner"), coerce=int, empty_value=None)
+
+    field_order = ("to_user", "reason")
+
+    def __init__(self, *args: Any, users: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to_user"].choices = _user_choices(users)
+
+
+class HandOverForm(TransferForm):
+    """Everything one user owns to another, for a colleague who leaves."""
+
+    from_user = forms.TypedChoiceField(label=_("From"), coerce=int, empty_value=None)
+
+    field_order = ("from_user", "to_user", "reason")
+
+    def __init__(self, *args: Any, users: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, users=users, **kwargs)
+        self.fields["from_user"].choices = _user_choices(users)
+        self.fields["to_user"].label = _("To")
+
+
+class BulkActionForm(forms.Form):
+    """The ticked rows of the customer list and what to do with them. The first post shows a
+    confirmation page; only a post with ``confirm`` acts."""
+
+    class Action(models.TextChoices):
+        TAG_ADD = "tag_add", _("Add a tag")
+        TAG_REMOVE = "tag_remove", _("Remove a tag")
+        TRANSFER = "transfer", _("Transfer to another owner")
+        RELEASE = "release", _("Release to the pool")
+
+    ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    action = forms.ChoiceField(label=_("Action"), choices=[("", "—"), *Action.choices])
+    tag = forms.TypedChoiceField(label=_("Tag"), coerce=int, empty_value=None, required=False)
+    to_user = forms.TypedChoiceField(
+        label=_("New owner"), coerce=int, empty_value=None, required=False
+    )
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(
+        self, *args: Any, users: Any = (), manages: bool = False, tags: Any = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        # Any integer is accepted here; the service checks each id against the data scope.
+        self.fields["ids"].valid_value = lambda value: True  # type: ignore[method-assign]
+        tags = tag_list() if tags is None else tags
+        self.fields["tag"].choices = [("", "—"), *((t.pk, t.name) for t in tags)]
+        if manages:
+            self.fields["to_user"].choices = _user_choices(users)
+        else:
+            # Transfers are a manager's decision; reps tag and release their own customers.
+            del self.fields["to_user"]
+            self.fields["action"].choices = [
+                choice
+                for choice in self.fields["action"].choices
+                if choice[0] != self.Action.TRANSFER
+            ]
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(label=_("View name"), max_length=50)
+    query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+
+class PoolPolicyForm(VersionedForm):
+    daily_claim_cap = forms.IntegerField(
+        label=_("Claims per rep per day"), min_value=0, max_value=10000
+    )
+    holding_cap = forms.IntegerField(
+        label=_("Customers a rep may own"), min_value=0, max_value=1000000
+    )
+    protection_days = forms.IntegerField(
+        label=_("Protection after a claim (days)"),
+        min_value=0,
+        max_value=3650,
+        help_text=_("Work on the customer (a follow-up, an edit) extends it."),
+    )
+    reclaim_cooldown_days = forms.IntegerField(
+        label=_("Re-claim cooldown for the previous owner (days)"), min_value=0, max_value=3650
+    )
+    recycle_after_days = forms.IntegerField(
+        label=_("Recycle after days without activity"), min_value=1, max_value=3650
+    )
+    warn_days_before = forms.IntegerField(
+        label=_("Warn days before recycling"), min_value=0, max_value=3650
+    )

@@ -86,10 +86,22 @@ def customer_can_write(actor: Any, customer: Customer) -> bool:
     return customer_manages(actor)
 
 
-def contact_reveals(actor: Any, customer: Customer) -> bool:
-    """Whether ``actor`` sees the contacts' phones and e-mails in full: those who may write the
-    customer do; everyone else (pool browsers, read-only scopes) gets them masked."""
-    return customer_can_write(actor, customer)
+def contact_reveal_allowed(actor: Any) -> bool:
+    """Whether ``actor``'s role may reveal masked contact data (RoleSetting.reveal_personal_data,
+    which administrators edit per role). Who sees data in full without asking is
+    selectors.contact_shown_in_full: the owner."""
+    return _active(actor) and bool(actor.role_setting.reveal_personal_data)
+
+
+def contact_can_reveal(actor: Any, customer: Customer) -> bool:
+    """Whether the customer page offers "Show" on ``customer``'s masked contacts: the role may
+    reveal, the customer has an owner (pool records stay masked until claimed) and it is not
+    ``actor`` (the owner sees them in full already). The daily limit is checked when asked."""
+    return (
+        customer.owner_id is not None
+        and customer.owner_id != actor.pk
+        and contact_reveal_allowed(actor)
+    )
 
 
 def customer_can_create(actor: Any) -> bool:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from ninja import Field, Schema
 
@@ -199,6 +200,18 @@ class CustomerHandOverIn(Schema):
     from_user_id: int = Field(..., description="The user whose customers all move.")
     to_user_id: int
     reason: str = Field("", max_length=500, description="Why, e.g. who leaves (required).")
+
+
+class CustomerBulkIn(Schema):
+    action: Literal["tag_add", "tag_remove", "transfer", "release"]
+    ids: list[int] = Field(..., description="The customers, at most 500; all or none change.")
+    tag_id: int | None = Field(None, description="For tag_add and tag_remove.")
+    to_user_id: int | None = Field(None, description="For transfer (managers only).")
+    reason: str = Field("", max_length=500, description="For transfer and release (required).")
+
+
+class CustomerBulkOut(Schema):
+    count: int = Field(..., description="How many customers changed.")
 
 
 class CustomerHandOverOut(Schema):

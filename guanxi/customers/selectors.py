@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import BooleanField, Prefetch, Q, QuerySet
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.audit import object_type_of
-from guanxi.core.china.phones import email_mask, phone_mask
+from guanxi.core.china.phones import email_mask, phone_mask, wechat_mask
 from guanxi.core.china.search import fts5_match, postgres_vector_sql, search_terms, tsquery_text
 from guanxi.core.models import AuditEntry, Region
 from guanxi.core.pagination import Page, keyset_paginate
@@ -85,6 +86,7 @@ def customer_list(
     owner: int | None = None,
     source: str = "",
     in_pool: bool | None = None,
+    recycle_due: bool = False,
 ) -> QuerySet[Customer]:
     """The customers ``actor`` may see, filtered and searched; always inside the data scope."""
     customers = customer_visible_queryset(actor=actor)
@@ -108,6 +110,8 @@ def customer_list(
         customers = customers.filter(source=source)
     if in_pool is not None:
         customers = customers.filter(owner__isnull=in_pool)
+    if recycle_due:
+        customers = customers.filter(recycle_due_q())
     if query and query.strip():
         customers = _search(customers, query)
     return customers
@@ -141,7 +145,14 @@ def customer_detail(*, customer: Customer) -> Customer:
     """``customer`` reloaded with what its output needs (industry, regions, people, live tags)."""
     return (
         Customer.objects.select_related(
-            "industry", "province", "city", "district", "owner", "department", "parent"
+            "industry",
+            "province",
+            "city",
+            "district",
+            "owner",
+            "department",
+            "parent",
+            "previous_owner",
         )
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name", "id")))
         .get(pk=customer.pk)
@@ -182,16 +193,53 @@ def contact_page(
     return keyset_paginate(contacts, ordering=ordering, cursor=cursor, limit=limit)
 
 
-def contact_personal_data(*, contact: Contact, reveal: bool) -> dict[str, Any]:
-    """Phones, e-mail and WeChat ID as ``actor`` may see them: in full with ``reveal``, masked
-    otherwise. The caller decides ``reveal`` with permissions.contact_reveals (one rule for every
-    output path); the reveal-with-audit flow is a later slice."""
+def contact_shown_in_full(*, actor: Any, customer: Customer) -> bool:
+    """Whether ``actor`` sees the contacts' phones, e-mail and WeChat ID in full without asking:
+    only the customer's owner (it is their customer; they call these people). Managers,
+    administrators, service staff, analysts and pool browsers get them masked and may ask for a
+    logged reveal (services.contact_reveal) if their role allows it."""
+    return customer.owner_id is not None and customer.owner_id == getattr(actor, "pk", None)
+
+
+def contact_personal_value_mask(name: str, value: Any) -> Any:
+    """One stored value of a contact field, as someone who may not see it in full sees it:
+    ``phones`` (the stored list) with each number masked, ``email`` and ``wechat`` masked, any
+    other field unchanged. Shared by contact_personal_data and the audit trail's display (see
+    CustomersConfig.ready), so a phone looks the same masked everywhere. Never raises: it also
+    reads audit entries of any age."""
+    if name == "phones":
+        if not isinstance(value, list):
+            return value
+        return [
+            {**phone, "number": phone_mask(str(phone.get("number", "")))}
+            if isinstance(phone, dict)
+            else phone_mask(str(phone))
+            for phone in value
+        ]
+    if name == "email":
+        return email_mask(value) if isinstance(value, str) else value
+    if name == "wechat":
+        return wechat_mask(value) if isinstance(value, str) else value
+    return value
+
+
+def contact_personal_data(
+    *, actor: Any, contact: Contact, revealed: bool = False
+) -> dict[str, Any]:
+    """Phones, e-mail and WeChat ID of ``contact`` as ``actor`` may see them: in full for the
+    customer's owner (contact_shown_in_full), or with ``revealed`` right after
+    services.contact_reveal allowed and logged a reveal; masked for everyone else.
+
+    Every output of a contact's personal data goes through here: the detail page and its HTMX
+    fragments, the contacts API (list, search, show, reveal), and the exports and notifications
+    still to come. (The edit form holds the real values, so a non-owner gets it only through
+    services.contact_reveal.) ``contact.customer`` must be loaded (or loadable)."""
     phones = [
         {"number": str(phone.get("number", "")), "label": str(phone.get("label", ""))}
         for phone in contact.phones or []
         if isinstance(phone, dict)
     ]
-    if reveal:
+    if revealed or contact_shown_in_full(actor=actor, customer=contact.customer):
         return {
             "phones": phones,
             "email": contact.email,
@@ -199,9 +247,9 @@ def contact_personal_data(*, contact: Contact, reveal: bool) -> dict[str, Any]:
             "masked": False,
         }
     return {
-        "phones": [{**phone, "number": phone_mask(phone["number"])} for phone in phones],
-        "email": email_mask(contact.email),
-        "wechat": f"{contact.wechat[:2]}****" if contact.wechat else "",
+        "phones": contact_personal_value_mask("phones", phones),
+        "email": contact_personal_value_mask("email", contact.email),
+        "wechat": contact_personal_value_mask("wechat", contact.wechat),
         "masked": True,
     }
 
@@ -219,7 +267,9 @@ def customer_history(*, customer: Customer, limit: int = 50) -> list[AuditEntry]
     """The customer's own audit entries (created, field changes, deleted, restored), newest first.
 
     For anyone who may see the customer: it is the record's history, not the audit trail at
-    large. Contacts' entries stay out, since they carry phone numbers in full."""
+    large. Contacts' entries stay out, since they carry phone numbers; should they ever come in,
+    the timeline shows them through core.audit_display, which masks them as the audit trail
+    does."""
     return list(
         AuditEntry.objects.filter(
             object_type=object_type_of(Customer), object_id=str(customer.pk)
@@ -279,19 +329,61 @@ def pool_claims_today(*, user: Any, now: dt.datetime | None = None) -> int:
     ).count()
 
 
-def customers_recycle_upcoming(*, now: dt.datetime | None = None) -> QuerySet[Customer]:
+def recycle_due_q(*, now: dt.datetime | None = None, policy: PoolPolicy | None = None) -> Q:
     """Owned customers the recycle job will return to the pool within ``warn_days_before`` days
     unless someone works on them: what the warning before recycling is about."""
     now = now or timezone.now()
-    policy = pool_policy_get()
+    policy = policy or pool_policy_get()
     horizon = now + dt.timedelta(days=policy.warn_days_before)
     cutoff = horizon - dt.timedelta(days=policy.recycle_after_days)
-    return (
-        Customer.objects.filter(owner__isnull=False)
-        .filter(
-            Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, updated_at__lt=cutoff)
-        )
-        .filter(Q(protected_until__isnull=True) | Q(protected_until__lte=horizon))
-        .exclude(lifecycle__in=RECYCLE_EXEMPT_LIFECYCLES)
-        .order_by("last_activity_at", "pk")
+    idle = Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, updated_at__lt=cutoff)
+    unprotected = Q(protected_until__isnull=True) | Q(protected_until__lte=horizon)
+    return Q(owner__isnull=False) & idle & unprotected & ~Q(lifecycle__in=RECYCLE_EXEMPT_LIFECYCLES)
+
+
+def customers_recycle_upcoming(*, now: dt.datetime | None = None) -> QuerySet[Customer]:
+    return Customer.objects.filter(recycle_due_q(now=now)).order_by("last_activity_at", "pk")
+
+
+def customer_recycle_at(*, customer: Customer, policy: PoolPolicy | None = None) -> Any:
+    """When the recycle job will take ``customer`` back to the pool if nobody works on it; None
+    for pool customers and for deals, which are never recycled for being quiet."""
+    if customer.owner_id is None or customer.lifecycle in RECYCLE_EXEMPT_LIFECYCLES:
+        return None
+    policy = policy or pool_policy_get()
+    idle_since = customer.last_activity_at or customer.updated_at
+    due = idle_since + dt.timedelta(days=policy.recycle_after_days)
+    if customer.protected_until and customer.protected_until > due:
+        return customer.protected_until
+    return due
+
+
+def customers_recycle_due_count(*, actor: Any, policy: PoolPolicy | None = None) -> int:
+    """How many of ``actor``'s own customers are due to go back to the pool soon."""
+    if not _is_active_user(actor):
+        return 0
+    return Customer.objects.filter(recycle_due_q(policy=policy), owner=actor).count()
+
+
+# --- personal data: reveals ---------------------------------------------------------------------
+
+
+def contact_reveals_today(*, user: Any, now: dt.datetime | None = None) -> int:
+    """How many reveals of contact data ``user`` made since midnight in the deployment's time zone
+    (Asia/Shanghai by default). Counted from the append-only audit trail, so the daily limit
+    cannot be reset by anything short of a new day."""
+    now = now or timezone.now()
+    midnight = timezone.localtime(now, timezone.get_default_timezone()).replace(
+        hour=0, minute=0, second=0, microsecond=0
     )
+    return AuditEntry.objects.filter(
+        actor_id=user.pk,
+        action=AuditEntry.Action.REVEAL,
+        object_type=object_type_of(Contact),
+        occurred_at__gte=midnight,
+    ).count()
+
+
+def contact_reveals_left(*, user: Any, now: dt.datetime | None = None) -> int:
+    """Reveals ``user`` may still make today under ``GUANXI_REVEAL_DAILY_LIMIT``."""
+    return max(0, settings.GUANXI_REVEAL_DAILY_LIMIT - contact_reveals_today(user=user, now=now))

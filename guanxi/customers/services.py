@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
@@ -17,22 +18,34 @@ from guanxi.accounts.models import User
 from guanxi.accounts.selectors import user_visible_queryset
 from guanxi.core.audit import audit_record
 from guanxi.core.china.credit_code import credit_code_clean
-from guanxi.core.china.phones import phone_normalize
+from guanxi.core.china.phones import is_masked, phone_normalize
 from guanxi.core.china.regions import region_chain, region_validate
 from guanxi.core.china.search import search_document
-from guanxi.core.exceptions import ApplicationError, PermissionDeniedError
+from guanxi.core.exceptions import (
+    ApplicationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from guanxi.core.models import AuditEntry, Region
 from guanxi.core.services import model_create, model_update, object_soft_delete
+from guanxi.customers.audit_notes import PERSONAL_DATA_REVEALED, PERSONAL_DATA_REVEALED_FOR_EDIT
 from guanxi.customers.models import Contact, Customer, Industry, PoolPolicy, Tag
 from guanxi.customers.permissions import (
     CustomerAlreadyClaimedError,
+    contact_reveal_allowed,
     customer_can_claim,
+    customer_can_write,
     customer_manages,
     pool_holding_exempt,
     pool_policy_can_edit,
 )
 from guanxi.customers.selectors import (
     RECYCLE_EXEMPT_LIFECYCLES,
+    contact_personal_data,
+    contact_personal_value_mask,
+    contact_reveals_today,
+    contact_shown_in_full,
     customer_visible_q,
     customer_visible_queryset,
     pool_claims_today,
@@ -543,6 +556,7 @@ def contact_create(
     consent_note: str = "",
     consent_at: dt.datetime | None = None,
 ) -> Contact:
+    _masked_values_refuse({"phones": list(phones), "email": email, "wechat": wechat})
     contact = Contact(
         customer=customer,
         name=(name or "").strip(),
@@ -577,6 +591,7 @@ def contact_update(
         raise ValidationError(
             {name: [_("This field cannot be changed here.")] for name in sorted(unknown)}
         )
+    _masked_values_refuse(data)
     changes: dict[str, Any] = {}
     for name, value in data.items():
         if name == "phones":
@@ -594,9 +609,16 @@ def contact_update(
         )
         changes["search_key"] = contact_search_key(candidate)
     with transaction.atomic():
-        updated = model_update(
-            instance=contact, data=changes, actor=actor, expected_version=expected_version
-        )
+        try:
+            updated = model_update(
+                instance=contact, data=changes, actor=actor, expected_version=expected_version
+            )
+        except ConflictError as error:
+            # The saved values come back to compare with; a stale form must not be a way to read
+            # personal data without a logged reveal.
+            if not contact_shown_in_full(actor=actor, customer=contact.customer):
+                _conflict_personal_data_mask(error)
+            raise
         if {"name", "phones"} & set(changes):
             customer_search_key_refresh(customer_id=contact.customer_id)
     return updated
@@ -607,6 +629,92 @@ def contact_delete(*, actor: Any, contact: Contact) -> Contact:
         deleted = object_soft_delete(instance=contact, actor=actor)
         customer_search_key_refresh(customer_id=contact.customer_id)
     return deleted
+
+
+# --- personal data: masking and reveals ---------------------------------------------------------
+
+
+def _masked_values_refuse(data: dict[str, Any]) -> None:
+    """Refuse a masked value (``138****8000``) sent back as a phone, e-mail or WeChat ID: saving it
+    would overwrite the real one with stars. Field errors, nothing written."""
+    message = _("This value is masked. Enter the full value, or leave the field unchanged.")
+    errors: dict[str, list[ValidationError]] = {}
+    phones = data.get("phones")
+    for index, phone in enumerate(phones if isinstance(phones, list | tuple) else ()):
+        number = phone.get("number") if isinstance(phone, dict) else phone
+        if is_masked(str(number or "")):
+            errors[f"phones.{index}"] = [ValidationError(message, code="masked_value")]
+    for name in ("email", "wechat"):
+        if is_masked(str(data.get(name) or "")):
+            errors[name] = [ValidationError(message, code="masked_value")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _conflict_personal_data_mask(error: ConflictError) -> None:
+    for name, pair in error.extra.get("conflicts", {}).items():
+        if isinstance(pair, dict) and "theirs" in pair:
+            pair["theirs"] = contact_personal_value_mask(name, pair["theirs"])
+
+
+class ContactRevealDeniedError(PermissionDeniedError):
+    default_message = _(
+        "Your role may not reveal personal data. Ask an administrator if you need it."
+    )
+
+
+class ContactRevealPoolError(ApplicationError):
+    status_code = 409
+    default_code = "reveal_pool_customer"
+    default_message = _(
+        "Contacts of pool customers stay masked until someone claims the customer. Claim it first."
+    )
+
+
+class ContactRevealLimitError(ApplicationError):
+    status_code = 429
+    default_code = "reveal_limit_reached"
+    default_message = _("You have used all of today's reveals of personal data.")
+
+
+def contact_reveal(*, actor: Any, contact: Contact, for_edit: bool = False) -> dict[str, Any]:
+    """``contact``'s phones, e-mail and WeChat ID in full for ``actor``, who can see the customer
+    (the caller fetched the contact through permissions.contact_get_for_user).
+
+    The owner sees them in full anyway: returned as they are, not logged, not counted. Anyone else
+    needs a role that may reveal personal data (403), a customer outside the pool (409: pool
+    records stay masked until claimed, for everyone) and a reveal left today under
+    ``GUANXI_REVEAL_DAILY_LIMIT`` (429). Each reveal is one append-only audit entry: who (actor,
+    IP), what (the contact), when. ``for_edit``: opening the edit form of someone else's contact,
+    which needs the real values, counts as a reveal and is noted as such."""
+    customer = contact.customer
+    if contact_shown_in_full(actor=actor, customer=customer):
+        return contact_personal_data(actor=actor, contact=contact)
+    if not contact_reveal_allowed(actor):
+        raise ContactRevealDeniedError()
+    if customer.owner_id is None:
+        raise ContactRevealPoolError()
+    limit = settings.GUANXI_REVEAL_DAILY_LIMIT
+    with transaction.atomic():
+        # Serialises one user's reveals (two tabs, a double click), so together they cannot go
+        # past the limit; other users go on in parallel.
+        User.objects.select_for_update().filter(pk=actor.pk).first()
+        if contact_reveals_today(user=actor) >= limit:
+            raise ContactRevealLimitError(
+                _(
+                    "You have revealed personal data %(limit)s times today, the daily limit. "
+                    "Try again tomorrow."
+                )
+                % {"limit": limit}
+            )
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.REVEAL,
+            obj=contact,
+            object_label=f"{contact} · {customer}",
+            note=PERSONAL_DATA_REVEALED_FOR_EDIT if for_edit else PERSONAL_DATA_REVEALED,
+        )
+    return contact_personal_data(actor=actor, contact=contact, revealed=True)
 
 
 # --- tags ---------------------------------------------------------------------------------------
@@ -979,3 +1087,115 @@ def customers_hand_over(*, actor: Any, from_user: Any, to_user: Any, reason: str
 
 def _raise(error: Exception) -> Any:
     raise error
+
+
+# --- bulk actions -------------------------------------------------------------------------------
+
+BULK_LIMIT = 500
+"""The most customers one bulk action takes: a few pages of ticked rows, one transaction."""
+
+
+def _bulk_customers(*, actor: Any, ids: Iterable[Any]) -> list[Customer]:
+    """The chosen customers, all of them visible to ``actor``, or a field error on ``ids``: a
+    bulk action runs on all it was given or on none."""
+    wanted: list[int] = []
+    for value in ids or ():
+        try:
+            pk = int(value)
+        except (TypeError, ValueError):
+            raise ValidationError(
+                {"ids": [_("Choose customers from the list.")]}, code="invalid"
+            ) from None
+        if pk not in wanted:
+            wanted.append(pk)
+    if not wanted:
+        raise ValidationError({"ids": [_("Choose at least one customer.")]}, code="required")
+    if len(wanted) > BULK_LIMIT:
+        raise ValidationError(
+            {"ids": [_("Choose at most %(limit)s customers at a time.") % {"limit": BULK_LIMIT}]},
+            code="too_many",
+        )
+    found = customer_visible_queryset(actor=actor).in_bulk(wanted)
+    missing = len(wanted) - len(found)
+    if missing:
+        # As for one customer outside the scope: not found, without saying which exist.
+        raise NotFoundError(
+            _(
+                "%(count)s of the chosen customers are gone or outside your data scope; reload "
+                "the list and choose again. Nothing changed."
+            )
+            % {"count": missing}
+        )
+    return [found[pk] for pk in wanted]
+
+
+def _bulk_require_write(*, actor: Any, customers: Sequence[Customer]) -> None:
+    refused = [customer for customer in customers if not customer_can_write(actor, customer)]
+    if refused:
+        names = "、".join(customer.name for customer in refused[:5])
+        raise PermissionDeniedError(
+            _("You may not change %(count)s of the chosen customers (%(names)s). Nothing changed.")
+            % {"count": len(refused), "names": names}
+        )
+
+
+def customers_bulk_tag(*, actor: Any, ids: Iterable[Any], tag: Any, add: bool = True) -> int:
+    """Add ``tag`` to (or remove it from) every chosen customer the actor may write, in one
+    transaction; each change is audited as that customer's own ``tags`` change. Returns how
+    many customers changed (those that already had, or lacked, the tag are left as they are)."""
+    if tag in (None, ""):
+        raise ValidationError({"tag": [_("Choose a tag.")]}, code="required")
+    try:
+        (row,) = _tags_resolve([int(tag.pk if isinstance(tag, Tag) else tag)])
+    except (TypeError, ValueError):
+        raise ValidationError({"tag": [_("Choose a tag.")]}, code="invalid") from None
+    except ValidationError as error:
+        raise ValidationError({"tag": error.message_dict["tags"]}, code="tag_unknown") from None
+    customers = _bulk_customers(actor=actor, ids=ids)
+    _bulk_require_write(actor=actor, customers=customers)
+    changed = 0
+    with transaction.atomic():
+        for customer in customers:
+            current = set(customer.tags.values_list("pk", flat=True))
+            wanted = current | {row.pk} if add else current - {row.pk}
+            if wanted != current:
+                customer_tags_set(actor=actor, customer=customer, tags=sorted(wanted))
+                changed += 1
+    return changed
+
+
+def customers_bulk_transfer(*, actor: Any, ids: Iterable[Any], to_user: Any, reason: str) -> int:
+    """Transfer every chosen customer to ``to_user`` (managers and administrators), all or
+    nothing; customers ``to_user`` already owns are left alone. Returns how many moved."""
+    if not customer_manages(actor):
+        raise PermissionDeniedError()
+    errors: dict[str, list[str]] = {}
+    _collect(errors, lambda: _reason_clean(reason))
+    target = _collect(errors, lambda: _to_user_resolve(actor=actor, value=to_user, field="to_user"))
+    customers = _collect(errors, lambda: _bulk_customers(actor=actor, ids=ids))
+    if errors:
+        raise ValidationError(errors)
+    moved = 0
+    with transaction.atomic():
+        for customer in customers:
+            if customer.owner_id == target.pk:
+                continue
+            customer_transfer(actor=actor, customer=customer, to_user=target, reason=reason)
+            moved += 1
+    return moved
+
+
+def customers_bulk_release(*, actor: Any, ids: Iterable[Any], reason: str) -> int:
+    """Give every chosen customer back to the pool, all or nothing (each needs its owner or a
+    manager). Customers already in the pool are left alone. Returns how many went back."""
+    errors: dict[str, list[str]] = {}
+    _collect(errors, lambda: _reason_clean(reason))
+    customers = _collect(errors, lambda: _bulk_customers(actor=actor, ids=ids))
+    if errors:
+        raise ValidationError(errors)
+    owned = [customer for customer in customers if customer.owner_id is not None]
+    _bulk_require_write(actor=actor, customers=owned)
+    with transaction.atomic():
+        for customer in owned:
+            customer_release(actor=actor, customer=customer, reason=reason)
+    return len(owned)

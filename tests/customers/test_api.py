@@ -289,8 +289,9 @@ def test_patch_region_code_replaces_the_whole_chain(org):
     )
 
 
-def test_phones_and_emails_are_masked_for_readers_who_cannot_write(org):
-    # given a pool customer with a contact (a rep reads it, only managers write it)
+def test_phones_and_emails_are_masked_for_everyone_but_the_owner(org):
+    # given a pool customer with a contact (a rep reads it, only managers write it) and one of
+    # the rep's own customers
     pool = make_customer(None, "公海客户")
     make_contact(pool, "赵六", phones=["13800138000"], email="zhaoliu@example.com", wechat="zl888")
     own = make_customer(org.rep, "自己的客户")
@@ -308,7 +309,10 @@ def test_phones_and_emails_are_masked_for_readers_who_cannot_write(org):
     assert masked["wechat"] == "zl****"
     assert rep_view["钱七"]["masked"] is False
     assert rep_view["钱七"]["phones"][0]["number"] == "+8613900139000"
-    assert manager_view["赵六"]["phones"][0]["number"] == "+8613800138000"
+    # the manager may write both customers but owns neither: masked too (a reveal shows them)
+    assert manager_view["赵六"]["phones"][0]["number"] == "138****8000"
+    assert manager_view["钱七"]["masked"] is True
+    assert manager_view["钱七"]["phones"][0]["number"] == "139****9000"
     # the analyst reads everything, writes nothing, so sees everything masked
     analyst_view = ApiClient(org.analyst).get("/api/v1/contacts").json()["items"]
     assert {c["masked"] for c in analyst_view} == {True}

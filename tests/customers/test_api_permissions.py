@@ -52,6 +52,9 @@ NON_MANAGERS_403 = {k: 403 for k in ROLES if k not in MANAGERS_200}
 ADMIN_ONLY_DENIED = {k: 403 for k in ROLES if k != "administrator"}
 
 
+DENIED_CODES = {403: "permission_denied", 404: "not_found", 409: "reveal_pool_customer"}
+
+
 def actor_for(org: Org, key: str) -> Any:
     if key == "anonymous":
         return None
@@ -68,7 +71,9 @@ class Endpoint:
     body: Callable[[Org, dict[str, Any]], Any] | None
     allowed: dict[str, int]
     denied: dict[str, int]
-    writes: bool
+    # whether an allowed call changes the database; or the actors for whom it does (a reveal
+    # writes an audit entry, except for the owner, who sees the data in full anyway)
+    writes: bool | frozenset[str]
 
 
 def _given(org: Org) -> dict[str, Any]:
@@ -190,6 +195,40 @@ ENDPOINTS = [
         NON_MANAGERS_403,
         True,
     ),
+    # Bulk actions on rep1's customer: those who may write it act; the analyst sees it read-only
+    # (403); for the rest it does not exist (404). All or nothing.
+    Endpoint(
+        "customer-bulk-tag",
+        "POST",
+        lambda o, g: "/api/v1/customers/bulk",
+        lambda o, g: {"action": "tag_add", "ids": [g["own"].pk], "tag_id": g["preset"].pk},
+        {**MANAGERS_200, "sales_rep": 200},
+        OWN_WRITE_DENIED,
+        True,
+    ),
+    Endpoint(
+        "customer-bulk-release",
+        "POST",
+        lambda o, g: "/api/v1/customers/bulk",
+        lambda o, g: {"action": "release", "ids": [g["own"].pk], "reason": "批量退回"},
+        {**MANAGERS_200, "sales_rep": 200},
+        OWN_WRITE_DENIED,
+        True,
+    ),
+    Endpoint(
+        "customer-bulk-transfer",
+        "POST",
+        lambda o, g: "/api/v1/customers/bulk",
+        lambda o, g: {
+            "action": "transfer",
+            "ids": [g["own"].pk],
+            "to_user_id": o.other_rep.pk,
+            "reason": "区域调整",
+        },
+        MANAGERS_200,
+        NON_MANAGERS_403,
+        True,
+    ),
     Endpoint(
         "pool-policy-detail",
         "GET",
@@ -242,6 +281,26 @@ ENDPOINTS = [
         None,
         OWN_READ,
         OWN_HIDDEN,
+        False,
+    ),
+    # Revealing the rep's contact: whoever sees it and whose role may reveal; the analyst's role
+    # may not (403); pool contacts stay masked until claimed (409, or 403 where the role may not).
+    Endpoint(
+        "contact-reveal",
+        "POST",
+        lambda o, g: f"/api/v1/contacts/{g['own_contact'].pk}/reveal",
+        None,
+        {"administrator": 200, "sales_manager": 200, "sales_rep": 200},
+        OWN_WRITE_DENIED,
+        frozenset({"administrator", "sales_manager"}),
+    ),
+    Endpoint(
+        "contact-reveal-pool",
+        "POST",
+        lambda o, g: f"/api/v1/contacts/{g['pool_contact'].pk}/reveal",
+        None,
+        {},
+        {**dict.fromkeys(ROLES, 409), "analyst": 403, "department_handler": 403},
         False,
     ),
     Endpoint(
@@ -320,13 +379,16 @@ def test_customers_endpoint_permissions(org: Org, endpoint: Endpoint, actor: str
         assert db_state() == before
     elif actor in endpoint.allowed:
         assert response.status_code == endpoint.allowed[actor], response.content[:500]
-        if endpoint.writes:
+        writes = endpoint.writes if isinstance(endpoint.writes, bool) else actor in endpoint.writes
+        if writes:
             assert db_state() != before
+        else:
+            assert db_state() == before
     else:
         assert response.status_code == endpoint.denied[actor], response.content[:500]
         payload = response.json()
         assert set(payload) == {"message", "code", "fields"}
-        assert payload["code"] == {403: "permission_denied", 404: "not_found"}[response.status_code]
+        assert payload["code"] == DENIED_CODES[response.status_code]
         assert db_state() == before
 
 
@@ -350,12 +412,14 @@ def test_every_customers_endpoint_is_in_the_matrix() -> None:
         ("POST", "/customers/{customer_id}/release"),
         ("POST", "/customers/{customer_id}/transfer"),
         ("POST", "/customers/hand-over"),
+        ("POST", "/customers/bulk"),
         ("GET", "/customers/pool-policy"),
         ("PUT", "/customers/pool-policy"),
         ("GET", "/contacts"),
         ("POST", "/contacts"),
         ("GET", "/contacts/{contact_id}"),
         ("PATCH", "/contacts/{contact_id}"),
+        ("POST", "/contacts/{contact_id}/reveal"),
         ("DELETE", "/contacts/{contact_id}"),
         ("GET", "/tags"),
         ("POST", "/tags"),

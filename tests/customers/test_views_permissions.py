@@ -91,7 +91,9 @@ class Case:
     path: Callable[[Records], str]
     data: Callable[[Records], dict[str, Any]] | None
     expected: dict[str, int]  # every signed-in actor's status
-    writes: bool  # whether an allowed request changes the database
+    # whether an allowed request changes the database; or the actors for whom it does (a reveal
+    # writes an audit entry, except for the owner, who sees the data in full anyway)
+    writes: bool | frozenset[str]
 
 
 EVERYONE_200 = dict.fromkeys(ROLES, 200)
@@ -121,6 +123,15 @@ def _pool_write(ok: int) -> dict[str, int]:
 def _creators(ok: int) -> dict[str, int]:
     denied = {"service_agent", "department_handler", "analyst"}
     return {key: 403 if key in denied else ok for key in ROLES}
+
+
+# Revealing the contact of the rep's customer: those who see it and whose role may reveal (the
+# owner gets the data without a log entry; the analyst's role may not); the rest do not see it.
+REVEAL_OWNED = {**OWNED_READ, "administrator": 302, "sales_manager": 302, "sales_rep": 302}
+REVEAL_OWNED["analyst"] = 403
+REVEALERS = frozenset({"administrator", "sales_manager"})
+# A pool customer's contacts stay masked until claimed, for every role that may reveal (409).
+REVEAL_POOL = {**dict.fromkeys(ROLES, 409), "analyst": 403, "department_handler": 403}
 
 
 def _new_customer(records: Records) -> dict[str, Any]:
@@ -224,12 +235,37 @@ CASES = [
         _pool_write(302),
         True,
     ),
+    # The edit form shows the real values: for a manager or administrator that is a reveal.
     Case(
         "contact-edit-get",
         "GET",
         lambda r: f"/customers/contacts/{r.owned_contact.pk}/edit/",
         None,
         _owned_write(200),
+        REVEALERS,
+    ),
+    Case(
+        "contact-edit-get-pool",
+        "GET",
+        lambda r: f"/customers/contacts/{r.pool_contact.pk}/edit/",
+        None,
+        _pool_write(409),
+        False,
+    ),
+    Case(
+        "contact-reveal-owned",
+        "POST",
+        lambda r: f"/customers/contacts/{r.owned_contact.pk}/reveal/",
+        lambda r: {},
+        REVEAL_OWNED,
+        REVEALERS,
+    ),
+    Case(
+        "contact-reveal-pool",
+        "POST",
+        lambda r: f"/customers/contacts/{r.pool_contact.pk}/reveal/",
+        lambda r: {},
+        REVEAL_POOL,
         False,
     ),
     Case(
@@ -270,6 +306,11 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 @pytest.mark.parametrize("actor", ACTORS)
 def test_customer_page_permissions(org: Org, case: Case, actor: str) -> None:
+    check_page_case(org, case, actor)
+
+
+def check_page_case(org: Org, case: Case, actor: str) -> None:
+    """One cell of a page matrix: the status, and that only an allowed write changes data."""
     # given
     records = _records(org)
     client = _client(org, actor)
@@ -286,7 +327,8 @@ def test_customer_page_permissions(org: Org, case: Case, actor: str) -> None:
         return
     expected = case.expected[actor]
     assert response.status_code == expected, (case.name, actor, getattr(response, "context", None))
-    if expected >= 400 or not case.writes:
+    writes = case.writes if isinstance(case.writes, bool) else actor in case.writes
+    if expected >= 400 or not writes:
         assert db_state() == before
     else:
         assert db_state() != before

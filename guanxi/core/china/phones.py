@@ -109,3 +109,15 @@ def email_mask(email: str) -> str:
         return _MASK if email else ""
     keep = min(2, (len(local) - 1) // 2)
     return f"{local[:keep]}{_MASK}@{domain}"
+
+
+def wechat_mask(wechat: str) -> str:
+    """``zl****``: the first two characters of a WeChat ID, enough to tell two contacts apart."""
+    value = (wechat or "").strip()
+    return f"{value[:2]}{_MASK}" if value else ""
+
+
+def is_masked(value: str) -> bool:
+    """Whether ``value`` carries the mask marker: a masked value shown back must never be saved
+    over the real one (no phone, e-mail address or WeChat ID contains four stars)."""
+    return _MASK in (value or "")
