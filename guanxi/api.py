@@ -132,10 +132,13 @@ def _register_routers() -> None:
     from guanxi.accounts.api import router as accounts_router
     from guanxi.core.api import router as core_router
     from guanxi.customers.api import router as customers_router
+    from guanxi.transfer.api import router as transfer_router
 
     api.add_router("/auth", auth_router)
     api.add_router("/", accounts_router)
     api.add_router("/", core_router)
+    # Before the customers router: its /customers/{customer_id} would take /customers/export.
+    api.add_router("/", transfer_router)
     api.add_router("/", customers_router)
 
 

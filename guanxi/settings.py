@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "guanxi.core",
     "guanxi.accounts",
     "guanxi.customers",
+    "guanxi.transfer",
 ]
 
 MIDDLEWARE = [
@@ -284,6 +285,18 @@ GUANXI_RECYCLE_DAYS = int(os.environ.get("GUANXI_RECYCLE_DAYS", 30))
 # midnight in TIME_ZONE); a cap makes bulk harvesting of personal data slow and visible (PIPL).
 GUANXI_REVEAL_DAILY_LIMIT = int(os.environ.get("GUANXI_REVEAL_DAILY_LIMIT", 30))
 GUANXI_DEMO_PASSWORD = os.environ.get("GUANXI_DEMO_PASSWORD", "guanxi-demo")
+# Exports (guanxi.transfer): up to this many rows download at once, more run as a background job
+# whose file stays downloadable for GUANXI_EXPORT_KEEP_DAYS; beyond GUANXI_EXPORT_MAX_ROWS the
+# filters must narrow it (an XLSX sheet holds 1,048,576 rows).
+GUANXI_EXPORT_SYNC_LIMIT = int(os.environ.get("GUANXI_EXPORT_SYNC_LIMIT", 5000))
+GUANXI_EXPORT_MAX_ROWS = int(os.environ.get("GUANXI_EXPORT_MAX_ROWS", 1_000_000))
+GUANXI_EXPORT_KEEP_DAYS = int(os.environ.get("GUANXI_EXPORT_KEEP_DAYS", 7))
+GUANXI_EXPORT_PENDING_LIMIT = int(os.environ.get("GUANXI_EXPORT_PENDING_LIMIT", 3))
+# A vCard file to import: a hostile or mistaken upload cannot make the parser eat the memory.
+# Each card also recomputes the customer's search key, so the time grows with the square of the
+# count: about 5 s for 200 cards on two cores.
+GUANXI_VCARD_MAX_BYTES = int(os.environ.get("GUANXI_VCARD_MAX_BYTES", 1024 * 1024))
+GUANXI_VCARD_MAX_CARDS = int(os.environ.get("GUANXI_VCARD_MAX_CARDS", 200))
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

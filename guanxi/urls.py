@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/", include("guanxi.accounts.urls")),
     path("customers/", include("guanxi.customers.urls")),
+    path("transfer/", include("guanxi.transfer.urls")),
     path("", include("guanxi.core.urls")),
 ]
 

@@ -123,8 +123,10 @@ def password() -> str:
     return PASSWORD
 
 
-def login_client(user: User) -> Client:
-    client = Client()
+def login_client(user: User, *, language: str | None = None) -> Client:
+    """A signed-in client; ``language`` sets the browser's Accept-Language (zh-hans otherwise is
+    the default), for tests that read messages."""
+    client = Client(HTTP_ACCEPT_LANGUAGE=language) if language else Client()
     client.force_login(user)
     return client
 

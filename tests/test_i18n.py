@@ -20,7 +20,7 @@ def _unquote(chunk: str) -> str:
 
 
 def parse_po(path: Path) -> list[dict[str, object]]:
-    """A small .po reader: enough for msgid / msgid_plural / msgstr[n] / fuzzy flags."""
+    """A small .po reader: enough for msgctxt / msgid / msgid_plural / msgstr[n] / fuzzy flags."""
     entries: list[dict[str, object]] = []
     current: dict[str, object] = {}
     key = ""
@@ -38,7 +38,7 @@ def parse_po(path: Path) -> list[dict[str, object]]:
         elif line.startswith('"'):
             current[key] = str(current[key]) + _unquote(line)
         else:
-            match = re.match(r"^(msgid_plural|msgid|msgstr(?:\[\d+\])?)\s+(\".*\")$", line)
+            match = re.match(r"^(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)\s+(\".*\")$", line)
             assert match, f"unparsable line in {path}: {raw}"
             key = match.group(1)
             current[key] = _unquote(match.group(2))
@@ -62,6 +62,10 @@ def test_compiled_catalogues_match_the_sources():
             compiled = gettext.GNUTranslations(handle)
         for entry in parse_po(directory / "django.po"):
             if "msgid_plural" in entry:
+                continue
+            if "msgctxt" in entry:
+                found = compiled.pgettext(str(entry["msgctxt"]), str(entry["msgid"]))
+                assert found == entry["msgstr"], (language, entry["msgctxt"], entry["msgid"])
                 continue
             assert compiled.gettext(str(entry["msgid"])) == entry["msgstr"], (
                 language,

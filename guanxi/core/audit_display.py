@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,12 +21,25 @@ from django.db import models
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from guanxi.core.audit import audit_changes_display
 from guanxi.core.models import AuditEntry
 
 # Changes that are not model fields but travel with an action (a pool move's reason).
 _EXTRA_LABELS = {"reason": lambda: _("Reason")}
+
+# Related records whose names are not for everyone (a customer outside the viewer's data scope):
+# the app that owns the model registers which of the ids the viewer may see named, as it
+# registers note labels. Users, departments, regions, industries and tags are named for all.
+_VISIBLE_IDS: dict[type[models.Model], Callable[[Any, set[Any]], set[Any]]] = {}
+
+
+def audit_visible_ids_register(
+    model: type[models.Model], visible: Callable[[Any, set[Any]], set[Any]]
+) -> None:
+    """``visible(viewer, ids)`` returns the ids among ``ids`` whose names ``viewer`` may see."""
+    _VISIBLE_IDS[model] = visible
 
 
 @dataclass(frozen=True)
@@ -51,8 +64,11 @@ def _label(object_type: str, name: str, field: models.Field | None) -> str:
     return str(extra()) if extra else name
 
 
-def _related_names(entries: list[AuditEntry]) -> dict[type[models.Model], dict[Any, str]]:
-    """Every related id the entries mention, resolved with one query per related model."""
+def _related_names(
+    entries: list[AuditEntry], viewer: Any
+) -> dict[type[models.Model], dict[Any, str]]:
+    """Every related id the entries mention, resolved with one query per related model; ids the
+    viewer may not see named stay unnamed."""
     wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
     for entry in entries:
         for name, change in (entry.changes or {}).items():
@@ -66,9 +82,12 @@ def _related_names(entries: list[AuditEntry]) -> dict[type[models.Model], dict[A
     names: dict[type[models.Model], dict[Any, str]] = {}
     for model, ids in wanted.items():
         manager = getattr(model, "_base_manager", model.objects)
+        visible = _VISIBLE_IDS.get(model)
+        if visible is not None:
+            ids = visible(viewer, ids)
         try:
-            rows = manager.in_bulk(list(ids))
-        except (ValueError, TypeError):
+            rows = manager.in_bulk(list(ids)) if ids else {}
+        except (ValueError, TypeError, OverflowError):
             rows = {}
         names[model] = {pk: _name(row) for pk, row in rows.items()}
     return names
@@ -86,7 +105,7 @@ def _readable(value: Any, field: models.Field | None, names: dict[Any, str]) -> 
         return "—"
     if field is not None and field.is_relation:
         items = value if isinstance(value, list) else [value]
-        return "、".join(names.get(item, f"#{item}") for item in items)
+        return _separator().join(names.get(item, _hidden(item)) for item in items)
     if field is not None and field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, bool):
@@ -101,7 +120,7 @@ def _readable(value: Any, field: models.Field | None, names: dict[Any, str]) -> 
         if isinstance(day, dt.date):
             return formats.date_format(day, "SHORT_DATE_FORMAT")
     if isinstance(value, list):
-        return "、".join(_item(item) for item in value)
+        return _separator().join(_item(item) for item in value)
     return str(value)
 
 
@@ -111,10 +130,18 @@ def _item(item: Any) -> str:
     return str(item)
 
 
-def audit_change_rows(entries: Iterable[AuditEntry]) -> dict[int, list[ChangeRow]]:
-    """Readable, masked change rows per entry id, for a page of entries."""
+def _separator() -> str:
+    return pgettext("between the items of a list", ", ")
+
+
+def _hidden(item: Any) -> str:
+    return _("a record you cannot see")
+
+
+def audit_change_rows(entries: Iterable[AuditEntry], *, viewer: Any) -> dict[int, list[ChangeRow]]:
+    """Readable, masked change rows per entry id, for a page of entries shown to ``viewer``."""
     entries = list(entries)
-    related = _related_names(entries)
+    related = _related_names(entries, viewer)
     rows: dict[int, list[ChangeRow]] = {}
     for entry in entries:
         shown = audit_changes_display(entry) or {}

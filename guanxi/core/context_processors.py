@@ -24,8 +24,16 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         active = path == url if area.url_name == "core:home" else path.startswith(url)
         return {"area": area, "url": url, "active": active}
 
+    areas = [entry(a) for a in AREAS]
+    # An area inside another's URL space (Needs under /customers/) is the one active there.
+    for item in areas:
+        if item["active"] and any(
+            other is not item and other["active"] and other["url"].startswith(item["url"])
+            for other in areas
+        ):
+            item["active"] = False
     return {
         "LANGUAGE_CHOICES": settings.LANGUAGES,
-        "nav_areas": [entry(a) for a in AREAS],
+        "nav_areas": areas,
         "nav_settings": [entry(a) for a in SETTINGS_AREAS if a.needs is None or user.can(a.needs)],
     }

@@ -39,6 +39,14 @@ AREAS: tuple[Area, ...] = (
         built=True,
     ),
     Area(
+        "needs",
+        _("Needs"),
+        "C2",
+        _("Needs per customer, their fit with our offer, plans for the gaps and the unmet ones."),
+        url_name="customers:need-list",
+        built=True,
+    ),
+    Area(
         "engagement",
         _("Follow-ups"),
         "C3",
@@ -90,6 +98,8 @@ AREAS: tuple[Area, ...] = (
         _("Import and export"),
         "C15",
         _("CSV and XLSX import with preview and per-row errors, exports, vCard and iCalendar."),
+        url_name="transfer:export-list",
+        built=True,
     ),
     Area(
         "notifications",

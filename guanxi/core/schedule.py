@@ -39,6 +39,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob(
         "customers-recycle", "45 2 * * *", "guanxi.customers.tasks.customers_recycle_task"
     ),
+    ScheduledJob("exports-purge", "10 5 * * *", "guanxi.transfer.tasks.exports_purge_task"),
 )
 
 

@@ -94,7 +94,7 @@ def audit_index(request: HttpRequest) -> HttpResponse:
     if page.next_cursor:
         query["cursor"] = page.next_cursor
     template = "core/audit_list.html#rows" if request.htmx else "core/audit_list.html"
-    rows = audit_change_rows(page.items)
+    rows = audit_change_rows(page.items, viewer=request.user)
     return TemplateResponse(
         request,
         template,

@@ -8,14 +8,18 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Router, Status
 
+from guanxi.core.audit import audit_changes_display
 from guanxi.customers import services
-from guanxi.customers.models import Contact, Customer
+from guanxi.customers.models import Contact, Customer, Need
 from guanxi.customers.permissions import (
     contact_get_for_user,
     customer_get_for_claim,
     customer_get_for_user,
     customer_require_create,
     customer_require_manage,
+    need_category_get_for_user,
+    need_category_require_edit,
+    need_get_for_user,
     pool_policy_require_edit,
     tag_get_for_user,
     tag_require_create,
@@ -27,6 +31,8 @@ from guanxi.customers.schemas import (
     ContactPatchIn,
     CustomerBulkIn,
     CustomerBulkOut,
+    CustomerDuplicatesIn,
+    CustomerDuplicatesOut,
     CustomerHandOverIn,
     CustomerHandOverOut,
     CustomerIn,
@@ -36,6 +42,18 @@ from guanxi.customers.schemas import (
     CustomerReleaseIn,
     CustomerTagsIn,
     CustomerTransferIn,
+    NeedCategoryIn,
+    NeedCategoryOut,
+    NeedCategoryPatchIn,
+    NeedHistoryItemOut,
+    NeedIn,
+    NeedNoteIn,
+    NeedNoteOut,
+    NeedOut,
+    NeedPage,
+    NeedPatchIn,
+    NeedStatusIn,
+    NeedUnmetOut,
     PoolPolicyIn,
     PoolPolicyOut,
     TagIn,
@@ -46,7 +64,13 @@ from guanxi.customers.selectors import (
     contact_page,
     contact_personal_data,
     customer_detail,
+    customer_duplicates_find,
     customer_page,
+    need_category_list,
+    need_detail,
+    need_history,
+    need_page,
+    need_unmet_summary,
     pool_policy_get,
     tag_list,
 )
@@ -177,6 +201,8 @@ def customer_index(
         sort=sort,
         cursor=cursor,
         limit=limit,
+        # The output names the regions and the owner by code and id, so it joins the industry only.
+        related=("industry",),
     )
     return {"items": [_customer_out(c) for c in page.items], "next_cursor": page.next_cursor}
 
@@ -205,10 +231,37 @@ def customer_add(request: HttpRequest, payload: CustomerIn) -> Status[Any]:
             first_needs=payload.first_needs,
             parent=payload.parent_id,
             tags=payload.tags,
+            allow_duplicates=payload.allow_duplicates,
         )
     except ValidationError as error:
         raise _api_fields(error) from error
     return Status(201, _customer_out(customer_detail(customer=customer)))
+
+
+# --- duplicates (before /customers/{customer_id}, whose id never matches the word) --------------
+
+
+@router.post("/customers/duplicates", response=CustomerDuplicatesOut)
+def customer_duplicates_check(request: HttpRequest, payload: CustomerDuplicatesIn) -> Any:
+    """The duplicate check (撞单) of a customer you are about to file: live customers with the
+    same credit code, phone or e-mail address, or a similar company name, likeliest first. A
+    match outside your data scope tells only who owns it (or that it is in the pool): no id, no
+    name. For whoever files customers."""
+    customer_require_create(request.auth)
+    try:
+        matches = customer_duplicates_find(
+            actor=request.auth,
+            name=payload.name,
+            kind=payload.kind,
+            credit_code=payload.credit_code,
+            phones=payload.phones,
+            emails=payload.emails,
+            exclude_id=payload.exclude_id,
+            limit=payload.limit,
+        )
+    except ValidationError as error:
+        raise _api_fields(error) from error
+    return {"matches": [match.as_dict() for match in matches]}
 
 
 # --- the pool (before /customers/{customer_id}, whose id never matches these words) ------------
@@ -314,11 +367,16 @@ def customer_edit(request: HttpRequest, customer_id: int, payload: CustomerPatch
     customer = customer_get_for_user(request.auth, customer_id, write=True)
     sent = payload.dict(exclude_unset=True)
     sent.pop("version")
+    sent.pop("allow_duplicates", None)
     renamed = {"owner_id": "owner", "parent_id": "parent"}
     data = {renamed.get(name, name): value for name, value in sent.items()}
     try:
         customer = services.customer_update(
-            actor=request.auth, customer=customer, data=data, expected_version=payload.version
+            actor=request.auth,
+            customer=customer,
+            data=data,
+            expected_version=payload.version,
+            allow_duplicates=payload.allow_duplicates,
         )
     except ValidationError as error:
         raise _api_fields(error) from error
@@ -448,3 +506,294 @@ def tag_remove(request: HttpRequest, tag_id: int) -> Status[Any]:
     tag = tag_get_for_user(request.auth, tag_id, write=True)
     services.tag_delete(actor=request.auth, tag=tag)
     return Status(204, None)
+
+
+# --- needs (C2) ---------------------------------------------------------------------------------
+
+# The API names foreign keys by id; services name the model fields.
+_NEED_API_FIELD_NAMES = {
+    "customer": "customer_id",
+    "category": "category_id",
+    "plan_owner": "plan_owner_id",
+}
+
+
+def _need_api_fields(error: ValidationError) -> ValidationError:
+    if not hasattr(error, "error_dict"):
+        return error
+    fields: dict[str, list[Any]] = {}
+    for name, errors in error.error_dict.items():
+        fields.setdefault(_NEED_API_FIELD_NAMES.get(name, name), []).extend(errors)
+    return ValidationError(fields)
+
+
+def _need_out(need: Need) -> dict[str, Any]:
+    return {
+        "id": need.pk,
+        "customer_id": need.customer_id,
+        "customer_name": need.customer.name,
+        "title": need.title,
+        "description": need.description,
+        "category_id": need.category_id,
+        "category_code": need.category.code,
+        "category_name": need.category.name,
+        "priority": need.priority,
+        "quantity": need.quantity,
+        "unit": need.unit,
+        "expected_date": need.expected_date,
+        "fit_status": need.fit_status,
+        "solution": need.solution,
+        "plan_owner_id": need.plan_owner_id,
+        "plan_due_date": need.plan_due_date,
+        "plan_overdue": need.plan_overdue,
+        "status": need.status,
+        "closed_at": need.closed_at,
+        "source": need.source,
+        "version": need.version,
+        "created_at": need.created_at,
+        "updated_at": need.updated_at,
+    }
+
+
+@router.get("/needs", response=NeedPage)
+def need_index(
+    request: HttpRequest,
+    customer_id: int | None = None,
+    category_id: int | None = None,
+    fit_status: str = "",
+    unmet: bool = False,
+    priority: str = "",
+    status: str = "",
+    owner_id: int | None = None,
+    plan_owner_id: int | None = None,
+    sort: str = "-updated_at",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    """Needs of the customers you can see (your data scope and the pool). ``unmet``: open needs
+    met partly or not at all; ``owner_id`` is the customer's owner, ``plan_owner_id`` who carries
+    the plan. ``sort``: -updated_at, updated_at, -created_at, created_at or category.
+    Keyset-paginated with ``cursor``."""
+    try:
+        page = need_page(
+            actor=request.auth,
+            customer=customer_id,
+            category=category_id,
+            fit_status=fit_status,
+            unmet=unmet,
+            priority=priority,
+            status=status,
+            owner=owner_id,
+            plan_owner=plan_owner_id,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+        )
+    except ValidationError as error:
+        raise _need_api_fields(error) from error
+    return {"items": [_need_out(need) for need in page.items], "next_cursor": page.next_cursor}
+
+
+@router.post("/needs", response={201: NeedOut})
+def need_add(request: HttpRequest, payload: NeedIn) -> Status[Any]:
+    """File a need of a customer you may edit. A fit of ``partial`` or ``unmet`` needs a
+    ``solution``, a ``plan_owner_id`` and a ``plan_due_date``."""
+    customer = customer_get_for_user(request.auth, payload.customer_id, write=True)
+    try:
+        need = services.need_create(
+            actor=request.auth,
+            customer=customer,
+            title=payload.title,
+            category=payload.category_id,
+            description=payload.description,
+            priority=payload.priority,
+            quantity=payload.quantity,
+            unit=payload.unit,
+            expected_date=payload.expected_date,
+            fit_status=payload.fit_status,
+            solution=payload.solution,
+            plan_owner=payload.plan_owner_id,
+            plan_due_date=payload.plan_due_date,
+            source=payload.source,
+            note=payload.note,
+        )
+    except ValidationError as error:
+        raise _need_api_fields(error) from error
+    return Status(201, _need_out(need_detail(need=need)))
+
+
+# Before /needs/{need_id}, which would take "unmet" for an id.
+@router.get("/needs/unmet", response=NeedUnmetOut)
+def need_unmet(
+    request: HttpRequest,
+    customer_id: int | None = None,
+    priority: str = "",
+    owner_id: int | None = None,
+    plan_owner_id: int | None = None,
+) -> dict[str, Any]:
+    """Open needs met partly or not at all, in your data scope, counted per category (in the
+    categories' order; categories without any left out). ``GET /needs?unmet=true&category_id=…``
+    lists one group's needs."""
+    try:
+        groups = need_unmet_summary(
+            actor=request.auth,
+            customer=customer_id,
+            priority=priority,
+            owner=owner_id,
+            plan_owner=plan_owner_id,
+        )
+    except ValidationError as error:
+        raise _need_api_fields(error) from error
+    return {
+        "groups": [
+            {
+                "category_id": group.category.pk,
+                "category_code": group.category.code,
+                "category_name": group.category.name,
+                "partial": group.partial,
+                "unmet": group.unmet,
+                "high_priority": group.high_priority,
+                "overdue": group.overdue,
+                "total": group.total,
+            }
+            for group in groups
+        ],
+        "total": sum(group.total for group in groups),
+    }
+
+
+@router.get("/needs/{need_id}", response=NeedOut)
+def need_show(request: HttpRequest, need_id: int) -> dict[str, Any]:
+    return _need_out(need_detail(need=need_get_for_user(request.auth, need_id)))
+
+
+@router.patch("/needs/{need_id}", response=NeedOut)
+def need_edit(request: HttpRequest, need_id: int, payload: NeedPatchIn) -> dict[str, Any]:
+    """Change the fields you send. A fit that no longer leaves a gap drops the plan owner and due
+    date unless you send them. ``note`` goes into the update history with the change."""
+    need = need_get_for_user(request.auth, need_id, write=True)
+    sent = payload.dict(exclude_unset=True)
+    sent.pop("version")
+    note = sent.pop("note", "")
+    renamed = {"category_id": "category", "plan_owner_id": "plan_owner"}
+    data = {renamed.get(name, name): value for name, value in sent.items()}
+    try:
+        need = services.need_update(
+            actor=request.auth,
+            need=need,
+            data=data,
+            expected_version=payload.version,
+            note=note,
+        )
+    except ValidationError as error:
+        raise _need_api_fields(error) from error
+    return _need_out(need_detail(need=need))
+
+
+@router.delete("/needs/{need_id}", response={204: None})
+def need_remove(request: HttpRequest, need_id: int) -> Status[Any]:
+    """Move the need to the recycle bin (``/recycle-bin`` restores it)."""
+    need = need_get_for_user(request.auth, need_id, write=True)
+    services.need_delete(actor=request.auth, need=need)
+    return Status(204, None)
+
+
+@router.post("/needs/{need_id}/close", response=NeedOut)
+def need_close(request: HttpRequest, need_id: int, payload: NeedStatusIn) -> dict[str, Any]:
+    """Close the need (met, done with or dropped; say which in ``note``). 409 ``need_status``
+    if it is closed already."""
+    need = need_get_for_user(request.auth, need_id, write=True)
+    try:
+        need = services.need_close(
+            actor=request.auth, need=need, note=payload.note, expected_version=payload.version
+        )
+    except ValidationError as error:
+        raise _need_api_fields(error) from error
+    return _need_out(need_detail(need=need))
+
+
+@router.post("/needs/{need_id}/reopen", response=NeedOut)
+def need_reopen(request: HttpRequest, need_id: int, payload: NeedStatusIn) -> dict[str, Any]:
+    """Open a closed need again; one with a gap needs a complete plan (422 names what is
+    missing). 409 ``need_status`` if it is open already."""
+    need = need_get_for_user(request.auth, need_id, write=True)
+    try:
+        need = services.need_reopen(
+            actor=request.auth, need=need, note=payload.note, expected_version=payload.version
+        )
+    except ValidationError as error:
+        raise _need_api_fields(error) from error
+    return _need_out(need_detail(need=need))
+
+
+@router.get("/needs/{need_id}/history", response=list[NeedHistoryItemOut])
+def need_history_index(request: HttpRequest, need_id: int) -> list[dict[str, Any]]:
+    """The need's update history, newest first: its changes (who, when, before and after) and
+    the update notes people wrote."""
+    need = need_get_for_user(request.auth, need_id)
+    items: list[dict[str, Any]] = []
+    for item in need_history(need=need):
+        if item.note is not None:
+            author = item.note.author
+            items.append(
+                {
+                    "kind": "note",
+                    "occurred_at": item.occurred_at,
+                    "actor_id": item.note.author_id,
+                    "actor_label": author.get_username() if author else "system",
+                    "action": "note",
+                    "changes": {},
+                    "note": item.note.text,
+                }
+            )
+        elif item.entry is not None:
+            items.append(
+                {
+                    "kind": "change",
+                    "occurred_at": item.occurred_at,
+                    "actor_id": item.entry.actor_id,
+                    "actor_label": item.entry.actor_label,
+                    "action": item.entry.action,
+                    "changes": audit_changes_display(item.entry),
+                    "note": "",
+                }
+            )
+    return items
+
+
+@router.post("/needs/{need_id}/notes", response={201: NeedNoteOut})
+def need_note_add(request: HttpRequest, need_id: int, payload: NeedNoteIn) -> Status[Any]:
+    """Add an entry to the need's update history (who may edit the need)."""
+    need = need_get_for_user(request.auth, need_id, write=True)
+    note = services.need_note_create(actor=request.auth, need=need, text=payload.text)
+    return Status(201, note)
+
+
+@router.get("/need-categories", response=list[NeedCategoryOut])
+def need_category_index(request: HttpRequest) -> Any:
+    """Every need category, in use or not (``is_active``), in the administrators' order."""
+    return list(need_category_list(include_inactive=True))
+
+
+@router.post("/need-categories", response={201: NeedCategoryOut})
+def need_category_add(request: HttpRequest, payload: NeedCategoryIn) -> Status[Any]:
+    """Administrators only."""
+    need_category_require_edit(request.auth)
+    category = services.need_category_create(
+        actor=request.auth,
+        code=payload.code,
+        name=payload.name,
+        sort_order=payload.sort_order,
+        is_active=payload.is_active,
+    )
+    return Status(201, category)
+
+
+@router.patch("/need-categories/{category_id}", response=NeedCategoryOut)
+def need_category_edit(request: HttpRequest, category_id: int, payload: NeedCategoryPatchIn) -> Any:
+    """Rename, reorder or switch off a category (administrators); its code stays."""
+    category = need_category_get_for_user(request.auth, category_id, write=True)
+    data = {k: v for k, v in payload.dict(exclude_unset=True).items() if k != "version"}
+    return services.need_category_update(
+        actor=request.auth, category=category, data=data, expected_version=payload.version
+    )

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.forms import VersionedForm
 from guanxi.customers import services
-from guanxi.customers.models import Contact, Customer
+from guanxi.customers.models import Contact, Customer, Need, NeedCategory
 from guanxi.customers.selectors import (
     customer_visible_queryset,
     industry_list,
@@ -144,7 +144,9 @@ class CustomerForm(VersionedForm):
         label=_("Tags"),
         required=False,
         coerce=int,
-        widget=forms.SelectMultiple(attrs={"size": 6, "data-tom-select": ""}),
+        widget=forms.SelectMultiple(
+            attrs={"size": 6, "data-tom-select": "", "data-no-results": _("No matches")}
+        ),
     )
     # Any customer the user can see may be the parent: a million of them are no select's
     # options, so the select holds the current parent and Tom Select looks others up as the user
@@ -152,8 +154,12 @@ class CustomerForm(VersionedForm):
     parent = forms.TypedChoiceField(
         label=_("Parent company"), required=False, coerce=int, empty_value=None
     )
+    # --- duplicates: shown with the warning that lists likely duplicates; ticking it confirms
+    # them (services' allow_duplicates). Not a customer field: never in changed_data's changes.
+    allow_duplicates = forms.BooleanField(label=_("File it anyway"), required=False)
 
     REGION_FIELDS = ("province_code", "city_code", "district_code")
+    NOT_CUSTOMER_FIELDS = ("version", "allow_duplicates")
 
     def __init__(
         self,
@@ -207,6 +213,7 @@ class CustomerForm(VersionedForm):
                 "data-tom-select": "",
                 "data-lookup-url": reverse("customers:customer-lookup"),
                 "data-placeholder": _("Type a name, pinyin or initials"),
+                "data-no-results": _("No matches"),
             }
         )
         choices: list[tuple[Any, str]] = [("", "—")]
@@ -497,3 +504,214 @@ class PoolPolicyForm(VersionedForm):
     warn_days_before = forms.IntegerField(
         label=_("Warn days before recycling"), min_value=0, max_value=3650
     )
+
+
+# --- needs (C2) ---------------------------------------------------------------------------------
+
+NEED_SORT_CHOICES = [
+    ("category", _("By category")),
+    ("-updated_at", _("Recently updated")),
+    ("updated_at", _("Least recently updated")),
+    ("-created_at", _("Newest")),
+    ("created_at", _("Oldest")),
+]
+# The needs page's fit filter also offers both gaps together: what the unmet view is about.
+NEED_FIT_UNMET = "unmet_any"
+
+
+def _category_choices(categories: Any, current: NeedCategory | None = None) -> list[Any]:
+    rows = list(categories)
+    if current is not None and current not in rows:
+        rows.append(current)  # switched off since, and kept by this need
+    return [("", "—"), *((category.pk, category.name) for category in rows)]
+
+
+class NeedForm(VersionedForm):
+    title = forms.CharField(label=_("Need"), max_length=200)
+    category = forms.TypedChoiceField(label=_("Category"), coerce=int, empty_value=None)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Need.Priority.choices)
+    description = forms.CharField(
+        label=_("Description"),
+        required=False,
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    quantity = forms.DecimalField(
+        label=_("Quantity"), required=False, max_digits=12, decimal_places=2
+    )
+    unit = forms.CharField(
+        label=_("Unit"),
+        max_length=20,
+        required=False,
+        help_text=_("For example pieces, sets, licences or tonnes."),
+    )
+    expected_date = forms.DateField(
+        label=_("Expected by"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    source = forms.ChoiceField(label=_("Source"), choices=Need.Source.choices)
+    fit_status = forms.ChoiceField(
+        label=_("Fit with our offer"),
+        choices=Need.FitStatus.choices,
+        help_text=_("Partly or not met: give a solution, a plan owner and a due date."),
+    )
+    solution = forms.CharField(
+        label=_("Solution or improvement plan"),
+        required=False,
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    plan_owner = forms.TypedChoiceField(
+        label=_("Plan owner"), required=False, coerce=int, empty_value=None
+    )
+    plan_due_date = forms.DateField(
+        label=_("Plan due date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    note = forms.CharField(
+        label=_("Update note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Kept in the need's history: what the customer said, what was decided, why."),
+    )
+
+    # Fields the service takes under the same name; ``note`` and ``version`` travel apart.
+    SERVICE_FIELDS = (
+        "title",
+        "category",
+        "priority",
+        "description",
+        "quantity",
+        "unit",
+        "expected_date",
+        "source",
+        "fit_status",
+        "solution",
+        "plan_owner",
+        "plan_due_date",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        categories: Any = (),
+        users: Any = (),
+        need: Need | None = None,
+        editing: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, editing=editing, **kwargs)
+        self.fields["category"].choices = _category_choices(
+            categories, need.category if need is not None else None
+        )
+        owners = [("", "—"), *((user.pk, user.get_full_name() or user.username) for user in users)]
+        if need is not None and need.plan_owner_id and need.plan_owner_id not in dict(owners):
+            plan_owner = need.plan_owner
+            owners.append((plan_owner.pk, plan_owner.get_full_name() or plan_owner.username))
+        self.fields["plan_owner"].choices = owners
+
+    def service_data(self) -> dict[str, Any]:
+        return {name: self.cleaned_data.get(name) for name in self.SERVICE_FIELDS}
+
+    @classmethod
+    def initial_for(cls, need: Need) -> dict[str, Any]:
+        initial: dict[str, Any] = {name: getattr(need, name) for name in cls.SERVICE_FIELDS}
+        initial["category"] = need.category_id
+        initial["plan_owner"] = need.plan_owner_id
+        initial["version"] = need.version
+        return initial
+
+
+class NeedFilterForm(forms.Form):
+    """The needs page's GET parameters. A value that does not parse is ignored, never an error
+    page: these come from links people bookmark and share."""
+
+    category = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    fit_status = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", _("Any fit")),
+            (NEED_FIT_UNMET, _("Partly or not met")),
+            *Need.FitStatus.choices,
+        ],
+    )
+    priority = forms.ChoiceField(
+        required=False, choices=[("", _("Any priority")), *Need.Priority.choices]
+    )
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", _("Open")), ("closed", _("Closed")), ("all", _("Open and closed"))],
+    )
+    owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    plan_owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    customer = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    sort = forms.ChoiceField(required=False, choices=NEED_SORT_CHOICES)
+
+    def __init__(self, *args: Any, categories: Any = (), users: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [
+            ("", _("All categories")),
+            *((category.pk, category.name) for category in categories),
+        ]
+        people = [(user.pk, user.get_full_name() or user.username) for user in users]
+        self.fields["owner"].choices = [("", _("All owners")), *people]
+        self.fields["plan_owner"].choices = [("", _("Any plan owner")), *people]
+
+    def filters(self) -> dict[str, Any]:
+        """Keyword arguments for selectors.need_page, leaving out whatever did not parse."""
+        self.is_valid()
+        data = {
+            name: self.cleaned_data.get(name) for name in self.fields if name not in self.errors
+        }
+        fit = data.get("fit_status") or ""
+        status = data.get("status") or ""
+        return {
+            "category": data.get("category"),
+            "fit_status": "" if fit == NEED_FIT_UNMET else fit,
+            "unmet": fit == NEED_FIT_UNMET,
+            "priority": data.get("priority") or "",
+            "status": {"": Need.Status.OPEN, "closed": Need.Status.CLOSED}.get(status, ""),
+            "owner": data.get("owner"),
+            "plan_owner": data.get("plan_owner"),
+            "customer": data.get("customer"),
+            "sort": data.get("sort") or "category",
+        }
+
+
+class NeedStatusForm(VersionedForm):
+    """Closing or reopening a need, with an optional note for its history."""
+
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class NeedNoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Update"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What the customer said, what was decided, what happens next."),
+    )
+
+
+class NeedCategoryForm(VersionedForm):
+    code = forms.SlugField(
+        label=_("Code"),
+        max_length=30,
+        help_text=_("Letters, digits, hyphens; fixed once saved (integrations filter by it)."),
+    )
+    name = forms.CharField(label=_("Name"), max_length=50)
+    sort_order = forms.IntegerField(label=_("Sort order"), min_value=0, max_value=100000)
+    is_active = forms.BooleanField(label=_("In use"), required=False)
+
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, editing=editing, **kwargs)
+        if editing:
+            del self.fields["code"]

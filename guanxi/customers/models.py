@@ -214,6 +214,10 @@ class Customer(BaseModel):
     )
     # Derived (guanxi.core.china.search); indexed by FTS5 or a GIN expression index.
     search_key = models.TextField(_("search key"), blank=True, editable=False)
+    # --- duplicates ---
+    # Derived (selectors.customer_name_key): the duplicate check finds equal keys through the
+    # index customer_name_key and near ones among their neighbours in index order.
+    name_key = models.CharField(_("name key"), max_length=200, blank=True, editable=False)
 
     audit_fields = (
         "kind",
@@ -255,8 +259,21 @@ class Customer(BaseModel):
             models.Index(fields=["department", "-updated_at", "-id"], name="customer_dept_updated"),
             models.Index(fields=["lifecycle", "-updated_at", "-id"], name="customer_lifecycle"),
             models.Index(fields=["account_class", "-updated_at", "-id"], name="customer_class"),
+            # A rep lists their own customers and the pool, where key accounts and strategic
+            # customers are rare or absent: without these, such a filter walks all of
+            # customer_class or customer_lifecycle to find nothing (130 ms at a million rows).
+            models.Index(
+                fields=["owner", "account_class", "-updated_at", "-id"],
+                name="customer_owner_class",
+            ),
+            models.Index(
+                fields=["owner", "lifecycle", "-updated_at", "-id"],
+                name="customer_owner_lifecycle",
+            ),
             # The recycle job: owned customers by how long they have been idle.
             models.Index(fields=["owner", "last_activity_at"], name="customer_owner_activity"),
+            # --- duplicates: equal and neighbouring name keys (selectors._name_neighbours).
+            models.Index(fields=["name_key"], name="customer_name_key"),
         ]
 
     def __str__(self) -> str:
@@ -418,3 +435,187 @@ class Contact(BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- needs (C2) ---------------------------------------------------------------------------------
+
+
+class NeedCategory(BaseModel):
+    """One entry of the configurable list of need categories (product, delivery, after-sales …),
+    seeded by migration 0010 and kept by administrators. A category is switched off rather than
+    deleted: the needs filed under it keep it."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    audit_fields = ("code", "name", "sort_order", "is_active")
+
+    class Meta:
+        verbose_name = _("need category")
+        verbose_name_plural = _("need categories")
+        ordering = ("sort_order", "id")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Need(BaseModel):
+    """One need of one customer (需求): what they want, how well the company's offer fits it, and
+    for what does not fit, the plan with its owner and due date. Needs follow their customer's
+    data scope and write permission, as contacts do."""
+
+    class Priority(models.TextChoices):
+        HIGH = "high", _("High")
+        MEDIUM = "medium", _("Medium")
+        LOW = "low", _("Low")
+
+    class FitStatus(models.TextChoices):
+        NOT_ASSESSED = "not_assessed", _("Not yet assessed")
+        MET = "met", _("Fully met")
+        PARTIAL = "partial", _("Partly met")
+        UNMET = "unmet", _("Not met yet")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    class Source(models.TextChoices):
+        SALES_MEETING = "sales_meeting", _("Sales meeting")
+        PHONE_CALL = "phone_call", _("Phone call")
+        RETURN_VISIT = "return_visit", _("Return visit")
+        TENDER = "tender", _("Tender or procurement documents")
+        FEEDBACK = "feedback", _("Customer feedback")
+        OTHER = "other", _("Other")
+
+    # Fits that leave a gap: an open need with one of them is "unmet" and needs a plan.
+    GAP_FITS = (FitStatus.PARTIAL, FitStatus.UNMET)
+
+    # Purging a customer from the recycle bin takes its needs with it.
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="needs"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    category = models.ForeignKey(
+        NeedCategory,
+        verbose_name=_("category"),
+        on_delete=models.PROTECT,
+        related_name="needs",
+    )
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.MEDIUM
+    )
+    quantity = models.DecimalField(
+        _("quantity"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    expected_date = models.DateField(_("expected by"), null=True, blank=True)
+    fit_status = models.CharField(
+        _("fit"), max_length=20, choices=FitStatus.choices, default=FitStatus.NOT_ASSESSED
+    )
+    solution = models.TextField(_("solution or improvement plan"), blank=True)
+    plan_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("plan owner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="planned_needs",
+    )
+    plan_due_date = models.DateField(_("plan due date"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    source = models.CharField(
+        _("source"), max_length=20, choices=Source.choices, default=Source.SALES_MEETING
+    )
+
+    audit_fields = (
+        "customer",
+        "title",
+        "description",
+        "category",
+        "priority",
+        "quantity",
+        "unit",
+        "expected_date",
+        "fit_status",
+        "solution",
+        "plan_owner",
+        "plan_due_date",
+        "status",
+        "closed_at",
+        "source",
+    )
+
+    class Meta:
+        verbose_name = _("need")
+        verbose_name_plural = _("needs")
+        ordering = ("-updated_at", "-id")
+        indexes = [
+            models.Index(fields=["customer", "-updated_at", "-id"], name="need_customer"),
+            models.Index(fields=["-updated_at", "-id"], name="need_updated"),
+            # The unmet view: open needs with a gap, counted per category.
+            models.Index(fields=["status", "fit_status", "category"], name="need_gap"),
+            models.Index(fields=["plan_owner", "status"], name="need_plan_owner"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__isnull=True) | Q(quantity__gt=0),
+                name="need_quantity_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def recycle_label(self) -> str:
+        return f"{self.title} · {self.customer}"
+
+    @property
+    def has_gap(self) -> bool:
+        return self.fit_status in self.GAP_FITS
+
+    @property
+    def plan_overdue(self) -> bool:
+        return (
+            self.status == self.Status.OPEN
+            and self.has_gap
+            and self.plan_due_date is not None
+            and self.plan_due_date < timezone.localdate()
+        )
+
+
+class NeedNote(models.Model):
+    """One entry of a need's update log, as the people working on it write it: what the customer
+    said, what was decided and why. The audit trail already records every field change (who,
+    when, before, after) but not the reason, and a call that changes nothing leaves no trace
+    there; the need's history page shows both, merged by time. Append-only: a note is a record
+    of what was said, corrected by a later note, not by editing."""
+
+    need = models.ForeignKey(
+        Need, verbose_name=_("need"), on_delete=models.CASCADE, related_name="notes"
+    )
+    text = models.TextField(_("note"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("need update note")
+        verbose_name_plural = _("need update notes")
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=["need", "-created_at", "-id"], name="need_note_need")]
+
+    def __str__(self) -> str:
+        return self.text[:50]

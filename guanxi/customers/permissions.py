@@ -13,8 +13,12 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.roles import Role
 from guanxi.core.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
-from guanxi.customers.models import Contact, Customer, Tag
-from guanxi.customers.selectors import contact_visible_queryset, customer_visible_queryset
+from guanxi.customers.models import Contact, Customer, Need, NeedCategory, Tag
+from guanxi.customers.selectors import (
+    contact_visible_queryset,
+    customer_visible_queryset,
+    need_visible_queryset,
+)
 
 CUSTOMER_MANAGERS = frozenset({Role.ADMINISTRATOR, Role.SALES_MANAGER})
 """Roles that write any customer in their scope, assign owners and keep the tag list."""
@@ -152,3 +156,50 @@ def _int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return -1
+
+
+# --- needs (C2) ---------------------------------------------------------------------------------
+# A need is part of its customer's record: whoever reads the customer reads its needs, whoever
+# writes the customer writes them (pool customers' needs: managers and administrators, as for the
+# customer itself). The category list is reference data that administrators keep.
+
+
+def need_can_write(actor: Any, need: Need) -> bool:
+    """For a need ``actor`` can already see."""
+    return customer_can_write(actor, need.customer)
+
+
+def need_get_for_user(actor: Any, pk: Any, *, write: bool = False) -> Need:
+    need = (
+        need_visible_queryset(actor=actor).select_related("customer").filter(pk=_row_id(pk)).first()
+    )
+    if need is None:
+        raise NotFoundError()
+    if write and not need_can_write(actor, need):
+        raise PermissionDeniedError()
+    return need
+
+
+def need_category_can_edit(actor: Any) -> bool:
+    return _active(actor) and actor.role == Role.ADMINISTRATOR
+
+
+def need_category_require_edit(actor: Any) -> None:
+    if not need_category_can_edit(actor):
+        raise PermissionDeniedError()
+
+
+def need_category_get_for_user(actor: Any, pk: Any, *, write: bool = False) -> NeedCategory:
+    category = NeedCategory.objects.filter(pk=_row_id(pk)).first()
+    if category is None or not _active(actor):
+        raise NotFoundError()
+    if write and not need_category_can_edit(actor):
+        raise PermissionDeniedError()
+    return category
+
+
+def _row_id(value: Any) -> int:
+    """``value`` as a row id; anything past the 64-bit column is no row rather than an
+    overflow in the database driver."""
+    number = _int(value)
+    return number if 0 < number < 2**63 else -1

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from decimal import Decimal
+from typing import Any, Literal
 
 from ninja import Field, Schema
 
@@ -95,6 +96,11 @@ class CustomerIn(Schema):
     first_needs: str = Field("", max_length=10000)
     parent_id: int | None = None
     tags: list[int] = []
+    allow_duplicates: bool = Field(
+        False,
+        description="Confirm likely duplicates (409 duplicate_suspected lists them) and save "
+        "anyway. An equal credit code is refused whatever this says.",
+    )
 
 
 class CustomerPatchIn(Schema):
@@ -115,6 +121,11 @@ class CustomerPatchIn(Schema):
     first_contact_date: dt.date | None = None
     first_needs: str | None = Field(None, max_length=10000)
     parent_id: int | None = None
+    allow_duplicates: bool = Field(
+        False,
+        description="Confirm likely duplicates (409 duplicate_suspected lists them) and save "
+        "anyway. An equal credit code is refused whatever this says.",
+    )
 
 
 class PhoneIn(Schema):
@@ -187,6 +198,46 @@ class ContactPatchIn(Schema):
     consent_at: dt.datetime | None = None
 
 
+# --- duplicates ---------------------------------------------------------------------------------
+
+
+class CustomerDuplicatesIn(Schema):
+    name: str = Field("", max_length=200, description="Company name, any spelling.")
+    kind: Literal["", "company", "government", "individual"] = Field(
+        "", description="An individual is not compared by name."
+    )
+    credit_code: str = Field("", max_length=40)
+    phones: list[str] = Field([], max_length=20, description="Any format; read as Chinese.")
+    emails: list[str] = Field([], max_length=20)
+    exclude_id: int | None = Field(
+        None, description="The customer being edited, which is no duplicate of itself."
+    )
+    limit: int = Field(10, ge=1, le=50)
+
+
+class DuplicateReasonOut(Schema):
+    code: Literal["credit_code", "name", "phone", "email"]
+    label: str
+
+
+class CustomerDuplicateOut(Schema):
+    score: int = Field(..., description="0–100; every match listed is a likely duplicate.")
+    reasons: list[DuplicateReasonOut]
+    visible: bool = Field(
+        ..., description="False: outside your data scope; only owner_name and in_pool are told."
+    )
+    id: int | None
+    name: str | None
+    owner_id: int | None
+    owner_name: str | None = Field(..., description="Null for a pool customer.")
+    in_pool: bool
+    holder: str = Field(..., description="Who has it, in words: owned by …, or in the pool.")
+
+
+class CustomerDuplicatesOut(Schema):
+    matches: list[CustomerDuplicateOut]
+
+
 class CustomerReleaseIn(Schema):
     reason: str = Field("", max_length=500, description="Why the customer goes back (required).")
 
@@ -204,7 +255,9 @@ class CustomerHandOverIn(Schema):
 
 class CustomerBulkIn(Schema):
     action: Literal["tag_add", "tag_remove", "transfer", "release"]
-    ids: list[int] = Field(..., description="The customers, at most 500; all or none change.")
+    ids: list[int] = Field(
+        ..., max_length=500, description="The customers, at most 500; all or none change."
+    )
     tag_id: int | None = Field(None, description="For tag_add and tag_remove.")
     to_user_id: int | None = Field(None, description="For transfer (managers only).")
     reason: str = Field("", max_length=500, description="For transfer and release (required).")
@@ -237,3 +290,144 @@ class PoolPolicyIn(Schema):
     reclaim_cooldown_days: int = Field(..., ge=0)
     recycle_after_days: int = Field(..., ge=1)
     warn_days_before: int = Field(..., ge=0)
+
+
+# --- needs (C2) ---------------------------------------------------------------------------------
+
+_VERSION = "The version you read; a stale version is a 409."
+
+
+class NeedCategoryOut(Schema):
+    id: int
+    code: str
+    name: str
+    sort_order: int
+    is_active: bool
+    version: int
+
+
+class NeedCategoryIn(Schema):
+    code: str = Field(..., max_length=30, description="Letters, digits, hyphens; fixed once set.")
+    name: str = Field(..., max_length=50)
+    sort_order: int = Field(0, ge=0, le=100000)
+    is_active: bool = True
+
+
+class NeedCategoryPatchIn(Schema):
+    version: int = Field(..., description=_VERSION)
+    name: str | None = Field(None, max_length=50)
+    sort_order: int | None = Field(None, ge=0, le=100000)
+    is_active: bool | None = None
+
+
+class NeedOut(Schema):
+    id: int
+    customer_id: int
+    customer_name: str
+    title: str
+    description: str
+    category_id: int
+    category_code: str
+    category_name: str
+    priority: str = Field(..., description="high, medium or low.")
+    quantity: Decimal | None = Field(..., description='A decimal string, e.g. "500.00".')
+    unit: str
+    expected_date: dt.date | None
+    fit_status: str = Field(..., description="not_assessed, met, partial or unmet.")
+    solution: str
+    plan_owner_id: int | None
+    plan_due_date: dt.date | None
+    plan_overdue: bool
+    status: str = Field(..., description="open or closed.")
+    closed_at: dt.datetime | None
+    source: str
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class NeedPage(Schema):
+    items: list[NeedOut]
+    next_cursor: str | None
+
+
+class NeedIn(Schema):
+    customer_id: int
+    title: str = Field(..., max_length=200)
+    category_id: int
+    description: str = Field("", max_length=10000)
+    priority: str = "medium"
+    quantity: Decimal | None = None
+    unit: str = Field("", max_length=20)
+    expected_date: dt.date | None = None
+    fit_status: str = "not_assessed"
+    solution: str = Field("", max_length=10000)
+    plan_owner_id: int | None = Field(
+        None,
+        description="Required, with plan_due_date and solution, when fit_status is "
+        "partial or unmet.",
+    )
+    plan_due_date: dt.date | None = None
+    source: str = "sales_meeting"
+    note: str = Field("", max_length=2000, description="Starts the need's update history.")
+
+
+class NeedPatchIn(Schema):
+    version: int = Field(..., description=_VERSION)
+    title: str | None = Field(None, max_length=200)
+    category_id: int | None = None
+    description: str | None = Field(None, max_length=10000)
+    priority: str | None = None
+    quantity: Decimal | None = None
+    unit: str | None = Field(None, max_length=20)
+    expected_date: dt.date | None = None
+    fit_status: str | None = None
+    solution: str | None = Field(None, max_length=10000)
+    plan_owner_id: int | None = None
+    plan_due_date: dt.date | None = None
+    status: str | None = Field(None, description="open or closed (as POST …/close, …/reopen).")
+    source: str | None = None
+    note: str = Field("", max_length=2000, description="Kept in the need's update history.")
+
+
+class NeedStatusIn(Schema):
+    version: int | None = Field(None, description="The version you read; stale is a 409.")
+    note: str = Field("", max_length=2000, description="Why, kept in the update history.")
+
+
+class NeedNoteIn(Schema):
+    text: str = Field(..., max_length=2000)
+
+
+class NeedNoteOut(Schema):
+    id: int
+    need_id: int
+    text: str
+    author_id: int | None
+    created_at: dt.datetime
+
+
+class NeedHistoryItemOut(Schema):
+    kind: Literal["change", "note"]
+    occurred_at: dt.datetime
+    actor_id: int | None
+    actor_label: str
+    action: str = Field(..., description="For a change: create, update, delete, restore …")
+    changes: dict[str, Any] = Field(..., description="For a change: {field: {before, after}}.")
+    note: str = Field(..., description="For a note: its text.")
+
+
+class NeedGapGroupOut(Schema):
+    category_id: int
+    category_code: str
+    category_name: str
+    partial: int
+    unmet: int
+    high_priority: int
+    overdue: int = Field(..., description="Plans past their due date.")
+    total: int
+
+
+class NeedUnmetOut(Schema):
+    groups: list[NeedGapGroupOut]
+    total: int

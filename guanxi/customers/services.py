@@ -3,7 +3,9 @@ transaction, an audit entry (core.services)."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import decimal
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -13,6 +15,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext
 
 from guanxi.accounts.models import User
 from guanxi.accounts.selectors import user_visible_queryset
@@ -30,7 +33,16 @@ from guanxi.core.exceptions import (
 from guanxi.core.models import AuditEntry, Region
 from guanxi.core.services import model_create, model_update, object_soft_delete
 from guanxi.customers.audit_notes import PERSONAL_DATA_REVEALED, PERSONAL_DATA_REVEALED_FOR_EDIT
-from guanxi.customers.models import Contact, Customer, Industry, PoolPolicy, Tag
+from guanxi.customers.models import (
+    Contact,
+    Customer,
+    Industry,
+    Need,
+    NeedCategory,
+    NeedNote,
+    PoolPolicy,
+    Tag,
+)
 from guanxi.customers.permissions import (
     CustomerAlreadyClaimedError,
     contact_reveal_allowed,
@@ -42,10 +54,14 @@ from guanxi.customers.permissions import (
 )
 from guanxi.customers.selectors import (
     RECYCLE_EXEMPT_LIFECYCLES,
+    DuplicateCandidate,
+    DuplicateMatch,
     contact_personal_data,
     contact_personal_value_mask,
     contact_reveals_today,
     contact_shown_in_full,
+    customer_duplicates_find_many,
+    customer_name_key,
     customer_visible_q,
     customer_visible_queryset,
     pool_claims_today,
@@ -108,24 +124,46 @@ def customer_search_key(customer: Customer) -> str:
         if customer.pk
         else []
     )
-    names = [customer.name, customer.short_name]
-    person_names = [name for name, _phones in contacts]
-    if customer.kind == Customer.Kind.INDIVIDUAL:
-        person_names.append(customer.name)
-        names = [customer.short_name]
+    return customer_search_document(
+        kind=customer.kind,
+        name=customer.name,
+        short_name=customer.short_name,
+        credit_code=customer.credit_code,
+        contacts=contacts,
+    )
+
+
+def customer_search_document(
+    *, kind: str, name: str, short_name: str, credit_code: str, contacts: Iterable[Any]
+) -> str:
+    """The key from plain values (``contacts``: name and stored phones of each live contact), so
+    that a migration recomputing keys builds exactly what the services do."""
+    contacts = list(contacts)
+    names = [name, short_name]
+    person_names = [contact_name for contact_name, _phones in contacts]
+    if kind == Customer.Kind.INDIVIDUAL:
+        person_names.append(name)
+        names = [short_name]
     return search_document(
-        names=[name for name in names if name],
+        names=[value for value in names if value],
         person_names=person_names,
         phones=[number for _name, phones in contacts for number in _phone_numbers(phones)],
-        codes=[customer.credit_code] if customer.credit_code else [],
+        codes=[credit_code] if credit_code else [],
     )
 
 
 def contact_search_key(contact: Contact) -> str:
+    return contact_search_document(
+        name=contact.name, phones=contact.phones, email=contact.email, wechat=contact.wechat
+    )
+
+
+def contact_search_document(*, name: str, phones: Any, email: str, wechat: str) -> str:
+    # E-mail and WeChat ID are personal data: private tokens, found only by the owner's search.
     return search_document(
-        person_names=[contact.name],
-        phones=_phone_numbers(contact.phones),
-        words=[value for value in (contact.email, contact.wechat) if value],
+        person_names=[name],
+        phones=_phone_numbers(phones),
+        private_words=[value for value in (email, wechat) if value],
     )
 
 
@@ -312,6 +350,76 @@ def _collect(errors: dict[str, list[str]], call: Any) -> Any:
         return None
 
 
+# --- duplicates ---------------------------------------------------------------------------------
+
+
+class CustomerDuplicateSuspectedError(ApplicationError):
+    """Likely duplicates of the customer being saved (selectors.DUPLICATE_LIKELY_SCORE): nothing
+    is written until the user confirms (``allow_duplicates``). ``extra["matches"]`` lists them
+    as the actor may see them (selectors.DuplicateMatch.as_dict)."""
+
+    status_code = 409
+    default_code = "duplicate_suspected"
+    default_message = _(
+        "This looks like a customer that is already filed. Check the matches; to file it "
+        "anyway, confirm."
+    )
+
+
+def _duplicates_screen(
+    *,
+    actor: Any,
+    errors: dict[str, list[str]],
+    name: str,
+    kind: str,
+    credit_code: str,
+    exclude_id: int | None = None,
+) -> list[DuplicateMatch]:
+    """The duplicate check of a customer about to be saved, with its cleaned values ('' for a
+    value that did not change). An equal credit code is a field error added to ``errors``: the
+    same company cannot be filed twice, whatever the user confirms. The other likely duplicates
+    are returned, for _duplicates_refuse."""
+    candidate = DuplicateCandidate(
+        name_key=(
+            customer_name_key(name=name, kind=kind)
+            if name and kind != Customer.Kind.INDIVIDUAL
+            else ""
+        ),
+        credit_code=credit_code or "",
+        exclude_id=exclude_id,
+    )
+    if not candidate.name_key and not candidate.credit_code:
+        return []
+    matches = customer_duplicates_find_many(actor=actor, candidates=[candidate])[0]
+    taken = next((match for match in matches if "credit_code" in match.reasons), None)
+    if taken is None:
+        return matches
+    if taken.in_pool:
+        message = _(
+            "%(name)s, in the pool, already has this unified social credit code: the same "
+            "company cannot be filed twice. Claim it instead."
+        ) % {"name": taken.name}
+    elif taken.visible:
+        message = _(
+            "%(name)s, owned by %(owner)s, already has this unified social credit code: the same "
+            "company cannot be filed twice."
+        ) % {"name": taken.name, "owner": taken.owner_name}
+    else:
+        message = _(
+            "A customer owned by %(owner)s already has this unified social credit code: the "
+            "same company cannot be filed twice."
+        ) % {"owner": taken.owner_name}
+    errors.setdefault("credit_code", []).append(message)
+    return []
+
+
+def _duplicates_refuse(matches: list[DuplicateMatch], *, allow: bool) -> None:
+    if matches and not allow:
+        raise CustomerDuplicateSuspectedError(
+            extra={"matches": [match.as_dict() for match in matches]}
+        )
+
+
 # --- customers ----------------------------------------------------------------------------------
 
 
@@ -335,7 +443,11 @@ def customer_create(
     first_needs: str = "",
     parent: Customer | int | None = None,
     tags: Sequence[int] = (),
+    allow_duplicates: bool = False,
 ) -> Customer:
+    """File a new customer. An equal credit code on a live customer is a field error; likely
+    duplicates by name are a 409 (CustomerDuplicateSuspectedError) unless ``allow_duplicates``
+    confirms them. Nothing is written on either."""
     owner_user = _owner_resolve(actor=actor, value=owner)
     errors: dict[str, list[str]] = {}
     cleaned_code = _collect(errors, lambda: _credit_code_check(kind=kind, credit_code=credit_code))
@@ -343,8 +455,16 @@ def customer_create(
     regions = _collect(errors, lambda: _regions_resolve(region_code)) or {}
     parent_row = _collect(errors, lambda: _parent_resolve(actor=actor, value=parent, customer=None))
     tag_rows = _collect(errors, lambda: _tags_resolve(tags))
+    suspected = _duplicates_screen(
+        actor=actor,
+        errors=errors,
+        name=(name or "").strip(),
+        kind=kind,
+        credit_code=cleaned_code or "",
+    )
     if errors:
         raise ValidationError(errors)
+    _duplicates_refuse(suspected, allow=allow_duplicates)
     now = timezone.now()
     customer = Customer(
         kind=kind,
@@ -370,6 +490,7 @@ def customer_create(
         **regions,
     )
     customer.search_key = customer_search_key(customer)
+    customer.name_key = customer_name_key(name=customer.name, kind=customer.kind)
     with transaction.atomic():
         model_create(instance=customer, actor=actor)
         if tag_rows:
@@ -383,11 +504,13 @@ def customer_update(
     customer: Customer,
     data: dict[str, Any],
     expected_version: int | None = None,
+    allow_duplicates: bool = False,
 ) -> Customer:
     """Change ``customer``. ``region_code`` replaces province, city and district together;
     ``tags`` (ids) replaces the tags, audited as its own entry;
     a new ``owner`` brings the owner's department along. A stale ``expected_version`` is a 409
-    with both values and writes nothing."""
+    with both values and writes nothing. A new name, kind or credit code is checked for
+    duplicates as in customer_create (``allow_duplicates`` confirms likely ones)."""
     unknown = set(data) - CUSTOMER_EDITABLE_FIELDS
     if unknown:
         raise ValidationError(
@@ -422,8 +545,25 @@ def customer_update(
         owner_user = _owner_resolve(actor=actor, value=data["owner"])
         changes["owner"] = owner_user
         changes["department"] = owner_user.department if owner_user else None
+    # --- duplicates: only what changes is checked (a new name key, kind or credit code), so a
+    # duplicate filed long ago does not stop every later edit.
+    if {"name", "kind"} & set(changes):
+        changes["name_key"] = customer_name_key(name=changes.get("name", customer.name), kind=kind)
+    names_anew = kind != customer.kind or changes.get("name_key", customer.name_key) != (
+        customer.name_key
+    )
+    new_code = changes.get("credit_code", customer.credit_code)
+    suspected = _duplicates_screen(
+        actor=actor,
+        errors=errors,
+        name=changes.get("name", customer.name) if names_anew else "",
+        kind=kind,
+        credit_code=new_code if new_code != customer.credit_code else "",
+        exclude_id=customer.pk,
+    )
     if errors:
         raise ValidationError(errors)
+    _duplicates_refuse(suspected, allow=allow_duplicates)
     if _CUSTOMER_KEY_FIELDS & set(changes):
         candidate = Customer(
             pk=customer.pk,
@@ -701,9 +841,12 @@ def contact_reveal(*, actor: Any, contact: Contact, for_edit: bool = False) -> d
         User.objects.select_for_update().filter(pk=actor.pk).first()
         if contact_reveals_today(user=actor) >= limit:
             raise ContactRevealLimitError(
-                _(
+                ngettext(
+                    "You have revealed personal data %(limit)s time today, the daily limit. "
+                    "Try again tomorrow.",
                     "You have revealed personal data %(limit)s times today, the daily limit. "
-                    "Try again tomorrow."
+                    "Try again tomorrow.",
+                    limit,
                 )
                 % {"limit": limit}
             )
@@ -1098,31 +1241,37 @@ BULK_LIMIT = 500
 def _bulk_customers(*, actor: Any, ids: Iterable[Any]) -> list[Customer]:
     """The chosen customers, all of them visible to ``actor``, or a field error on ``ids``: a
     bulk action runs on all it was given or on none."""
-    wanted: list[int] = []
+    wanted: dict[int, None] = {}  # ordered and de-duplicated in linear time
     for value in ids or ():
         try:
             pk = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
+            pk = 0
+        if not 0 < pk < 2**63:  # no database id; and too large ones overflow the driver
+            raise ValidationError({"ids": [_("Choose customers from the list.")]}, code="invalid")
+        wanted[pk] = None
+        if len(wanted) > BULK_LIMIT:
             raise ValidationError(
-                {"ids": [_("Choose customers from the list.")]}, code="invalid"
-            ) from None
-        if pk not in wanted:
-            wanted.append(pk)
+                {
+                    "ids": [
+                        _("Choose at most %(limit)s customers at a time.") % {"limit": BULK_LIMIT}
+                    ]
+                },
+                code="too_many",
+            )
     if not wanted:
         raise ValidationError({"ids": [_("Choose at least one customer.")]}, code="required")
-    if len(wanted) > BULK_LIMIT:
-        raise ValidationError(
-            {"ids": [_("Choose at most %(limit)s customers at a time.") % {"limit": BULK_LIMIT}]},
-            code="too_many",
-        )
     found = customer_visible_queryset(actor=actor).in_bulk(wanted)
     missing = len(wanted) - len(found)
     if missing:
         # As for one customer outside the scope: not found, without saying which exist.
         raise NotFoundError(
-            _(
+            ngettext(
+                "%(count)s of the chosen customers is gone or outside your data scope; reload "
+                "the list and choose again. Nothing changed.",
                 "%(count)s of the chosen customers are gone or outside your data scope; reload "
-                "the list and choose again. Nothing changed."
+                "the list and choose again. Nothing changed.",
+                missing,
             )
             % {"count": missing}
         )
@@ -1132,9 +1281,16 @@ def _bulk_customers(*, actor: Any, ids: Iterable[Any]) -> list[Customer]:
 def _bulk_require_write(*, actor: Any, customers: Sequence[Customer]) -> None:
     refused = [customer for customer in customers if not customer_can_write(actor, customer)]
     if refused:
-        names = "、".join(customer.name for customer in refused[:5])
+        separator = pgettext("between the items of a list", ", ")
+        names = separator.join(customer.name for customer in refused[:5])
         raise PermissionDeniedError(
-            _("You may not change %(count)s of the chosen customers (%(names)s). Nothing changed.")
+            ngettext(
+                "You may not change %(count)s of the chosen customers (%(names)s). Nothing "
+                "changed.",
+                "You may not change %(count)s of the chosen customers (%(names)s). Nothing "
+                "changed.",
+                len(refused),
+            )
             % {"count": len(refused), "names": names}
         )
 
@@ -1146,8 +1302,11 @@ def customers_bulk_tag(*, actor: Any, ids: Iterable[Any], tag: Any, add: bool = 
     if tag in (None, ""):
         raise ValidationError({"tag": [_("Choose a tag.")]}, code="required")
     try:
-        (row,) = _tags_resolve([int(tag.pk if isinstance(tag, Tag) else tag)])
-    except (TypeError, ValueError):
+        tag_id = int(tag.pk if isinstance(tag, Tag) else tag)
+        if not 0 < tag_id < 2**63:
+            raise ValueError(tag_id)
+        (row,) = _tags_resolve([tag_id])
+    except (TypeError, ValueError, OverflowError):
         raise ValidationError({"tag": [_("Choose a tag.")]}, code="invalid") from None
     except ValidationError as error:
         raise ValidationError({"tag": error.message_dict["tags"]}, code="tag_unknown") from None
@@ -1199,3 +1358,409 @@ def customers_bulk_release(*, actor: Any, ids: Iterable[Any], reason: str) -> in
         for customer in owned:
             customer_release(actor=actor, customer=customer, reason=reason)
     return len(owned)
+
+
+# --- needs (C2) ---------------------------------------------------------------------------------
+
+NEED_EDITABLE_FIELDS = frozenset(
+    {
+        "title",
+        "description",
+        "category",
+        "priority",
+        "quantity",
+        "unit",
+        "expected_date",
+        "fit_status",
+        "solution",
+        "plan_owner",
+        "plan_due_date",
+        "status",
+        "source",
+    }
+)
+NEED_CATEGORY_EDITABLE_FIELDS = frozenset({"name", "sort_order", "is_active"})
+NEED_TEXT_LIMIT = 10000
+NEED_NOTE_LIMIT = 2000
+_NEED_CHOICES = {
+    "priority": Need.Priority,
+    "fit_status": Need.FitStatus,
+    "status": Need.Status,
+    "source": Need.Source,
+}
+
+
+def _need_choices_check(values: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    for name, choices in _NEED_CHOICES.items():
+        if name in values and values[name] not in choices.values:
+            errors.setdefault(name, []).append(
+                _("Choose one of: %(choices)s.") % {"choices": ", ".join(choices.values)}
+            )
+
+
+def _need_text_clean(name: str, value: Any, *, limit: int = NEED_TEXT_LIMIT) -> str:
+    text = (value or "").strip() if isinstance(value, str | None) else str(value).strip()
+    if len(text) > limit:
+        raise ValidationError(
+            {name: [_("Keep this under %(limit)s characters.") % {"limit": limit}]},
+            code="too_long",
+        )
+    return text
+
+
+def _need_quantity_clean(value: Any) -> decimal.Decimal | None:
+    """A positive quantity, or None. Two decimal places are written out ("12.50"), as the column
+    returns them, so that re-saving the same amount is not recorded as a change."""
+    if value is None or value == "":
+        return None
+    try:
+        quantity = decimal.Decimal(str(value).strip())
+    except (decimal.InvalidOperation, ValueError):
+        raise ValidationError({"quantity": [_("Enter a number.")]}, code="invalid") from None
+    if not quantity.is_finite():
+        raise ValidationError({"quantity": [_("Enter a number.")]}, code="invalid")
+    if quantity <= 0:
+        raise ValidationError(
+            {"quantity": [_("A quantity is more than zero; leave it empty if there is none.")]},
+            code="quantity_not_positive",
+        )
+    cents = decimal.Decimal("0.01")
+    # More places than the column keeps are left for full_clean to refuse, not rounded away.
+    return quantity.quantize(cents) if quantity.as_tuple().exponent >= -2 else quantity
+
+
+def _need_category_resolve(value: Any, *, current: NeedCategory | None = None) -> NeedCategory:
+    if value is None or value == "":
+        raise ValidationError({"category": [_("Choose a category.")]}, code="required")
+    try:
+        pk = int(value.pk if isinstance(value, NeedCategory) else value)
+        category = NeedCategory.objects.filter(pk=pk).first() if 0 < pk < 2**63 else None
+    except (TypeError, ValueError):
+        category = None
+    # A need may keep a category that has since been switched off, not pick one.
+    if category is None or (not category.is_active and category.pk != getattr(current, "pk", None)):
+        raise ValidationError(
+            {"category": [_("Choose a need category from the list.")]}, code="category_unknown"
+        )
+    return category
+
+
+def _need_plan_owner_resolve(*, actor: Any, value: Any, customer: Customer) -> User | None:
+    """Who carries the plan: an active colleague ``actor`` can see (reps: themselves) who can see
+    the customer too, or the plan would be work nobody can open."""
+    if value is None or value == "":
+        return None
+    try:
+        user_id = int(value.pk if isinstance(value, User) else value)
+    except (TypeError, ValueError):
+        user_id = -1
+    candidates = User.objects.all() if actor is None else user_visible_queryset(actor=actor)
+    # An id past the 64-bit column is no user rather than an overflow in the database driver.
+    user = candidates.filter(pk=user_id, is_active=True).first() if 0 < user_id < 2**63 else None
+    if user is None:
+        raise ValidationError(
+            {"plan_owner": [_("Choose an active user you can see.")]}, code="user_unknown"
+        )
+    if not customer_visible_queryset(actor=user).filter(pk=customer.pk).exists():
+        raise ValidationError(
+            {
+                "plan_owner": [
+                    _("%(name)s cannot see this customer; choose someone who can.")
+                    % {"name": user.get_full_name() or user.get_username()}
+                ]
+            },
+            code="plan_owner_out_of_scope",
+        )
+    return user
+
+
+# The fields the plan rule reads: it runs once they are all valid.
+_NEED_GAP_FIELDS = ("fit_status", "status", "solution", "plan_owner", "plan_due_date")
+
+
+def _need_gap_rules(state: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    """An open need the offer meets partly or not at all carries a plan: how (solution), who
+    (plan owner) and by when (plan due date). Owner and due date belong to such needs only."""
+    gap = state["fit_status"] in Need.GAP_FITS
+    if gap and state["status"] == Need.Status.OPEN:
+        if not state["solution"]:
+            errors.setdefault("solution", []).append(
+                _("Say how the gap will be closed: a solution or an improvement plan.")
+            )
+        if state["plan_owner"] is None:
+            errors.setdefault("plan_owner", []).append(
+                _("Name who owns the plan for what is not met.")
+            )
+        if state["plan_due_date"] is None:
+            errors.setdefault("plan_due_date", []).append(_("Give the plan a due date."))
+    if not gap:
+        if state["plan_owner"] is not None:
+            errors.setdefault("plan_owner", []).append(
+                _("Only a need that is partly or not met has a plan owner.")
+            )
+        if state["plan_due_date"] is not None:
+            errors.setdefault("plan_due_date", []).append(
+                _("Only a need that is partly or not met has a plan due date.")
+            )
+
+
+def _need_fields_check(need: Need, *, names: Any, errors: dict[str, list[str]]) -> None:
+    """The model's own field checks (blank title, lengths, digits) on ``names``, added to
+    ``errors`` so that one answer names every bad field; fields with an error already are
+    left out."""
+    checked = set(names) - set(errors)
+    exclude = [field.name for field in Need._meta.fields if field.name not in checked]
+    try:
+        need.clean_fields(exclude=exclude)
+    except ValidationError as error:
+        for name, messages in error.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+
+
+def _need_note_add(*, actor: Any, need: Need, text: str) -> NeedNote:
+    note = NeedNote(need=need, text=text, author=actor if _is_user(actor) else None)
+    note.full_clean()
+    note.save(force_insert=True)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        obj=note,
+        object_label=f"{need.title} · {need.customer}",
+        changes={
+            "need": {"before": None, "after": need.pk},
+            "text": {"before": None, "after": text},
+        },
+    )
+    return note
+
+
+def _is_user(actor: Any) -> bool:
+    return actor is not None and getattr(actor, "is_authenticated", False)
+
+
+def need_create(
+    *,
+    actor: Any,
+    customer: Customer,
+    title: str,
+    category: NeedCategory | int | None,
+    description: str = "",
+    priority: str = Need.Priority.MEDIUM,
+    quantity: Any = None,
+    unit: str = "",
+    expected_date: dt.date | None = None,
+    fit_status: str = Need.FitStatus.NOT_ASSESSED,
+    solution: str = "",
+    plan_owner: Any = None,
+    plan_due_date: dt.date | None = None,
+    source: str = Need.Source.SALES_MEETING,
+    note: str = "",
+) -> Need:
+    """File a need of ``customer`` (the caller checked that ``actor`` may write the customer).
+    Every field error comes back at once and nothing is written. ``note`` starts the update
+    log."""
+    errors: dict[str, list[str]] = {}
+    values = {"priority": priority, "fit_status": fit_status, "source": source}
+    _need_choices_check(values, errors)
+    category_row = _collect(errors, lambda: _need_category_resolve(category))
+    quantity_value = _collect(errors, lambda: _need_quantity_clean(quantity))
+    texts = {
+        name: _collect(errors, lambda name=name, value=value: _need_text_clean(name, value)) or ""
+        for name, value in (("description", description), ("solution", solution))
+    }
+    note_text = _collect(errors, lambda: _need_text_clean("note", note, limit=NEED_NOTE_LIMIT))
+    owner = _collect(
+        errors,
+        lambda: _need_plan_owner_resolve(actor=actor, value=plan_owner, customer=customer),
+    )
+    if not set(_NEED_GAP_FIELDS) & set(errors):
+        _need_gap_rules(
+            {
+                "fit_status": fit_status,
+                "status": Need.Status.OPEN,
+                "solution": texts["solution"],
+                "plan_owner": owner,
+                "plan_due_date": plan_due_date,
+            },
+            errors,
+        )
+    need = Need(
+        customer=customer,
+        title=(title or "").strip(),
+        category=category_row,
+        priority=priority,
+        quantity=quantity_value,
+        unit=(unit or "").strip(),
+        expected_date=expected_date,
+        fit_status=fit_status,
+        plan_owner=owner,
+        plan_due_date=plan_due_date,
+        source=source,
+        **texts,
+    )
+    _need_fields_check(need, names=NEED_EDITABLE_FIELDS, errors=errors)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        model_create(instance=need, actor=actor)
+        if note_text:
+            _need_note_add(actor=actor, need=need, text=note_text)
+    return need
+
+
+def need_update(
+    *,
+    actor: Any,
+    need: Need,
+    data: dict[str, Any],
+    expected_version: int | None = None,
+    note: str = "",
+) -> Need:
+    """Change ``need`` (the caller checked that ``actor`` may write its customer). A stale
+    ``expected_version`` is a 409 with both values of every field sent; bad input is a field
+    error per field; either way nothing is written, ``note`` included.
+
+    ``status`` open/closed stamps or clears the closing time. A fit that no longer leaves a gap
+    drops the plan owner and due date unless the caller sends them (then it is an error)."""
+    unknown = set(data) - NEED_EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(
+            {name: [_("This field cannot be changed here.")] for name in sorted(unknown)}
+        )
+    errors: dict[str, list[str]] = {}
+    _need_choices_check(data, errors)
+    changes: dict[str, Any] = {}
+    for name in ("title", "unit"):
+        if name in data:
+            changes[name] = (data[name] or "").strip()
+    for name in ("priority", "fit_status", "status", "source", "expected_date", "plan_due_date"):
+        if name in data:
+            changes[name] = data[name]
+    for name in ("description", "solution"):
+        if name in data:
+            changes[name] = _collect(errors, lambda name=name: _need_text_clean(name, data[name]))
+    if "category" in data:
+        changes["category"] = _collect(
+            errors, lambda: _need_category_resolve(data["category"], current=need.category)
+        )
+    if "quantity" in data:
+        changes["quantity"] = _collect(errors, lambda: _need_quantity_clean(data["quantity"]))
+    if "plan_owner" in data and data["plan_owner"] != need.plan_owner_id:
+        changes["plan_owner"] = _collect(
+            errors,
+            lambda: _need_plan_owner_resolve(
+                actor=actor, value=data["plan_owner"], customer=need.customer
+            ),
+        )
+    note_text = _collect(errors, lambda: _need_text_clean("note", note, limit=NEED_NOTE_LIMIT))
+    fit = changes.get("fit_status", need.fit_status)
+    if fit not in Need.GAP_FITS:
+        # Owner and due date of a plan that is no longer needed go with it, unless sent.
+        for name in ("plan_owner", "plan_due_date"):
+            if name not in data:
+                changes[name] = None
+    if not set(_NEED_GAP_FIELDS) & set(errors):
+        _need_gap_rules(
+            {name: changes.get(name, getattr(need, name)) for name in _NEED_GAP_FIELDS}, errors
+        )
+    candidate = copy.copy(need)
+    for name, value in changes.items():
+        setattr(candidate, name, value)
+    _need_fields_check(candidate, names=set(changes), errors=errors)
+    if errors:
+        raise ValidationError(errors)
+    if "status" in changes and changes["status"] != need.status:
+        changes["closed_at"] = timezone.now() if changes["status"] == Need.Status.CLOSED else None
+    with transaction.atomic():
+        updated = model_update(
+            instance=need, data=changes, actor=actor, expected_version=expected_version
+        )
+        if note_text:
+            # After the version check above, so a stale form adds no note either.
+            _need_note_add(actor=actor, need=updated, text=note_text)
+    return updated
+
+
+class NeedStatusError(ApplicationError):
+    status_code = 409
+    default_code = "need_status"
+
+
+def need_close(
+    *, actor: Any, need: Need, note: str = "", expected_version: int | None = None
+) -> Need:
+    """Close ``need``: done with, met or dropped; ``note`` says which. A closed need leaves the
+    unmet view and keeps its history."""
+    if need.status == Need.Status.CLOSED:
+        raise NeedStatusError(_("This need is closed already."))
+    return need_update(
+        actor=actor,
+        need=need,
+        data={"status": Need.Status.CLOSED},
+        expected_version=expected_version,
+        note=note,
+    )
+
+
+def need_reopen(
+    *, actor: Any, need: Need, note: str = "", expected_version: int | None = None
+) -> Need:
+    """Open a closed need again. One with a gap needs its plan (solution, owner, due date) to be
+    complete, as any open need does; the refusal names what is missing."""
+    if need.status == Need.Status.OPEN:
+        raise NeedStatusError(_("This need is open already."))
+    return need_update(
+        actor=actor,
+        need=need,
+        data={"status": Need.Status.OPEN},
+        expected_version=expected_version,
+        note=note,
+    )
+
+
+def need_delete(*, actor: Any, need: Need) -> Need:
+    """Move ``need`` to the recycle bin; its history stays and comes back with it."""
+    return object_soft_delete(instance=need, actor=actor)
+
+
+def need_note_create(*, actor: Any, need: Need, text: str) -> NeedNote:
+    """Add an entry to ``need``'s update log (the caller checked that ``actor`` may write it)."""
+    cleaned = _need_text_clean("text", text, limit=NEED_NOTE_LIMIT)
+    if not cleaned:
+        raise ValidationError({"text": [_("Write the update first.")]}, code="required")
+    with transaction.atomic():
+        return _need_note_add(actor=actor, need=need, text=cleaned)
+
+
+def need_category_create(
+    *, actor: Any, code: str, name: str, sort_order: int = 0, is_active: bool = True
+) -> NeedCategory:
+    category = NeedCategory(
+        code=(code or "").strip().lower(),
+        name=(name or "").strip(),
+        sort_order=sort_order,
+        is_active=is_active,
+    )
+    return model_create(instance=category, actor=actor)
+
+
+def need_category_update(
+    *,
+    actor: Any,
+    category: NeedCategory,
+    data: dict[str, Any],
+    expected_version: int | None = None,
+) -> NeedCategory:
+    """Rename, reorder or switch a category on or off. Its code stays: integrations filter by
+    it."""
+    unknown = set(data) - NEED_CATEGORY_EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(
+            {name: [_("This field cannot be changed here.")] for name in sorted(unknown)}
+        )
+    changes = dict(data)
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+    return model_update(
+        instance=category, data=changes, actor=actor, expected_version=expected_version
+    )

@@ -6,11 +6,12 @@ form, call one service or selector, render (``page.html#fragment`` for HTMX).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, TooManyFieldsSent, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -39,12 +40,17 @@ from guanxi.customers.forms import (
     CustomerFilterForm,
     CustomerForm,
     HandOverForm,
+    NeedCategoryForm,
+    NeedFilterForm,
+    NeedForm,
+    NeedNoteForm,
+    NeedStatusForm,
     PoolPolicyForm,
     ReasonForm,
     SavedViewForm,
     TransferForm,
 )
-from guanxi.customers.models import Contact, Customer, PoolPolicy
+from guanxi.customers.models import Contact, Customer, Need, PoolPolicy
 from guanxi.customers.permissions import (
     CustomerAlreadyClaimedError,
     contact_can_reveal,
@@ -57,24 +63,38 @@ from guanxi.customers.permissions import (
     customer_manages,
     customer_require_create,
     customer_require_manage,
+    need_can_write,
+    need_category_can_edit,
+    need_category_get_for_user,
+    need_category_require_edit,
+    need_get_for_user,
     pool_policy_can_edit,
 )
 from guanxi.customers.selectors import (
+    DUPLICATE_SCAN_GROUPS,
     contact_list,
     contact_personal_data,
     contact_reveals_left,
+    contact_shown_in_full,
     customer_detail,
+    customer_duplicate_groups,
     customer_history,
     customer_list,
     customer_page,
     customer_recycle_at,
     customers_recycle_due_count,
+    need_category_list,
+    need_customer_needs,
+    need_detail,
+    need_history,
+    need_page,
+    need_unmet_summary,
     pool_policy_get,
     region_city_choices,
     region_district_choices,
     tag_list,
 )
-from guanxi.customers.services import BULK_LIMIT
+from guanxi.customers.services import BULK_LIMIT, CustomerDuplicateSuspectedError
 
 PAGE_SIZE = 50
 SAVED_VIEW_LIST = "customers"
@@ -171,16 +191,37 @@ def customer_show(request: HttpRequest, customer_id: int) -> HttpResponse:
             "contacts": contacts,
             "contacts_masked": any(row["masked"] for row in contacts),
             **reveal,
-            "history": _timeline(customer),
+            "history": _timeline(request.user, customer),
             "can_write": customer_can_write(request.user, customer),
             **_pool_context(request.user, customer),
+            **_need_customer_context(request.user, customer),
         },
     )
 
 
-# The no-JavaScript reveal: the POST logs it and redirects, and the customer page it lands on shows
-# that contact in full for that one response (read once from the server-side session).
-_REVEALED_SESSION_KEY = "customers:revealed_contact"
+# Reveals that cross a redirect: the POST logs the reveal, and the page it redirects to shows the
+# contact in full. The grant waits in the server-side session ({contact pk: when}), is honoured
+# for a short while only and is checked again, so a forgotten one cannot show a contact after the
+# customer went to the pool or the role lost the permission. "show" is the no-JavaScript "Show"
+# (used once); "edit" lets the edit form show the real values for a while.
+_REVEAL_GRANTS = {"show": ("customers:reveal_show", 60), "edit": ("customers:reveal_edit", 15 * 60)}
+
+
+def _reveal_grant(request: HttpRequest, kind: str, contact: Contact) -> None:
+    key, _seconds = _REVEAL_GRANTS[kind]
+    grants = dict(request.session.get(key) or {})
+    grants[str(contact.pk)] = time.time()
+    request.session[key] = grants
+
+
+def _reveal_granted(request: HttpRequest, kind: str, contact: Contact, *, use: bool) -> bool:
+    key, seconds = _REVEAL_GRANTS[kind]
+    grants = dict(request.session.get(key) or {})
+    when = grants.pop(str(contact.pk), None) if use else grants.get(str(contact.pk))
+    if use:
+        request.session[key] = grants
+    fresh = isinstance(when, int | float) and 0 <= time.time() - when < seconds
+    return fresh and contact_can_reveal(request.user, contact.customer)
 
 
 def _reveal_context(actor: Any, customer: Customer) -> dict[str, Any]:
@@ -216,13 +257,12 @@ def _contact_row(
 def _contact_rows(
     request: HttpRequest, customer: Customer, *, reveals_left: int
 ) -> list[dict[str, Any]]:
-    revealed = request.session.pop(_REVEALED_SESSION_KEY, None)
     rows = []
     contacts = contact_list(actor=request.user, customer=customer.pk).select_related("customer")
     for contact in contacts.order_by("name", "id"):
         personal = (
             contact_personal_data(actor=request.user, contact=contact, revealed=True)
-            if contact.pk == revealed
+            if _reveal_granted(request, "show", contact, use=True)
             else None
         )
         rows.append(
@@ -231,9 +271,9 @@ def _contact_rows(
     return rows
 
 
-def _timeline(customer: Customer) -> list[tuple[Any, list[ChangeRow]]]:
+def _timeline(actor: Any, customer: Customer) -> list[tuple[Any, list[ChangeRow]]]:
     entries = customer_history(customer=customer)
-    rows = audit_change_rows(entries)
+    rows = audit_change_rows(entries, viewer=actor)
     return [(entry, rows[entry.pk]) for entry in entries]
 
 
@@ -256,14 +296,24 @@ def _owners_for_form(actor: Any) -> Any:
 
 
 def _form_response(
-    request: HttpRequest, form: CustomerForm, customer: Customer | None, conflict: Any = None
+    request: HttpRequest,
+    form: CustomerForm,
+    customer: Customer | None,
+    conflict: Any = None,
+    duplicates: list[dict[str, Any]] | None = None,
 ) -> HttpResponse:
     refreshing = "refresh_regions" in request.POST
-    status = 409 if conflict else (400 if form.errors and not refreshing else 200)
+    status = 409 if conflict or duplicates else (400 if form.errors and not refreshing else 200)
     return TemplateResponse(
         request,
         "customers/customer_form.html",
-        {"form": form, "customer": customer, "conflict": conflict, "refreshing": refreshing},
+        {
+            "form": form,
+            "customer": customer,
+            "conflict": conflict,
+            "refreshing": refreshing,
+            "duplicates": duplicates,
+        },
         status=status,
     )
 
@@ -306,10 +356,13 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                 first_needs=data["first_needs"],
                 parent=data["parent"],
                 tags=data["tags"],
+                allow_duplicates=data["allow_duplicates"],
                 **extra,
             )
         except ValidationError as error:
             apply_errors(form, error, _SERVICE_FIELDS)
+        except CustomerDuplicateSuspectedError as error:
+            return _form_response(request, form, None, duplicates=error.extra["matches"])
         except ApplicationError as error:
             form.add_error(None, str(error.message))
         else:
@@ -352,7 +405,8 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
         changes = {
             name: data[name]
             for name in form.changed_data
-            if name not in CustomerForm.REGION_FIELDS and name != "version"
+            if name not in CustomerForm.REGION_FIELDS
+            and name not in CustomerForm.NOT_CUSTOMER_FIELDS
         }
         if "industry" in changes:
             changes["industry"] = changes["industry"] or None
@@ -364,9 +418,12 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
                 customer=customer,
                 data=changes,
                 expected_version=data["version"],
+                allow_duplicates=data["allow_duplicates"],
             )
         except ValidationError as error:
             apply_errors(form, error, _SERVICE_FIELDS)
+        except CustomerDuplicateSuspectedError as error:
+            return _form_response(request, form, customer, duplicates=error.extra["matches"])
         except ConflictError as error:
             conflict = error.extra.get("conflicts", {})
             form.add_error(None, str(error.message))
@@ -473,18 +530,21 @@ def contact_create(request: HttpRequest, customer_id: int) -> HttpResponse:
 @login_required
 def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = contact_get_for_user(request.user, contact_id, write=True)
-    if request.method != "POST":
+    # The form shows the real values, so on someone else's customer it needs a reveal: same
+    # permission, limit and audit entry as "Show". Asked for by a POST, never by opening the page
+    # (a GET, a prefetch or a link from elsewhere must not log reveals in the user's name).
+    if request.method == "POST" and "reveal" in request.POST:
         try:
-            # The form shows the real values, so opening it on someone else's customer is a
-            # reveal: same permission, limit and audit entry (the owner's is free).
             services.contact_reveal(actor=request.user, contact=contact, for_edit=True)
         except ApplicationError as error:
-            return TemplateResponse(
-                request,
-                "customers/contact_form.html",
-                {"customer": contact.customer, "contact": contact, "refused": error},
-                status=error.status_code,
-            )
+            return _contact_reveal_page(request, contact, refused=error)
+        _reveal_grant(request, "edit", contact)
+        return redirect("customers:contact-edit", contact.pk)
+    if request.method != "POST" and not (
+        contact_shown_in_full(actor=request.user, customer=contact.customer)
+        or _reveal_granted(request, "edit", contact, use=False)
+    ):
+        return _contact_reveal_page(request, contact)
     form = ContactForm(request.POST or None, initial=ContactForm.initial_for(contact), editing=True)
     conflict = None
     if request.method == "POST" and form.is_valid():
@@ -512,6 +572,24 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
     return _contact_form_response(request, form, contact.customer, contact, conflict)
 
 
+def _contact_reveal_page(
+    request: HttpRequest, contact: Contact, refused: ApplicationError | None = None
+) -> HttpResponse:
+    """Before the edit form of someone else's contact: ask for the reveal, or say why not."""
+    return TemplateResponse(
+        request,
+        "customers/contact_form.html",
+        {
+            "customer": contact.customer,
+            "contact": contact,
+            "refused": refused,
+            "needs_reveal": refused is None,
+            "can_reveal": contact_can_reveal(request.user, contact.customer),
+        },
+        status=refused.status_code if refused else 200,
+    )
+
+
 @login_required
 @require_POST
 def contact_reveal(request: HttpRequest, contact_id: int) -> HttpResponse:
@@ -522,7 +600,7 @@ def contact_reveal(request: HttpRequest, contact_id: int) -> HttpResponse:
     if not request.htmx:
         # A refusal escapes to ApplicationErrorMiddleware: its page and status (403, 409, 429).
         services.contact_reveal(actor=request.user, contact=contact)
-        request.session[_REVEALED_SESSION_KEY] = contact.pk
+        _reveal_grant(request, "show", contact)
         url = reverse("customers:customer-detail", args=[contact.customer_id])
         return redirect(f"{url}#contact-{contact.pk}")
     personal, refusal = None, None
@@ -570,8 +648,13 @@ def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 
 def _back_to_list(query: str = "") -> HttpResponse:
-    """The list again, with the filters it had (a query string only: never another site)."""
-    cleaned = QueryDict(query or "").copy()
+    """The list again, with the filters it had (a query string only: never another site). Runs
+    after the action went through, so a mangled ``next`` falls back to the plain list rather
+    than failing."""
+    try:
+        cleaned = QueryDict(query or "").copy()
+    except TooManyFieldsSent:
+        cleaned = QueryDict(mutable=True)
     cleaned.pop("cursor", None)
     url = reverse("customers:customer-list")
     return redirect(f"{url}?{cleaned.urlencode()}" if cleaned else url)
@@ -739,7 +822,8 @@ def customers_bulk(request: HttpRequest) -> HttpResponse:
     form = BulkActionForm(request.POST, users=_owner_choices(actor), manages=manages)
     valid = form.is_valid()
     data = form.cleaned_data if valid else {}
-    chosen = customer_list(actor=actor).filter(pk__in=(data.get("ids") or [])[:BULK_LIMIT])
+    ids = [pk for pk in (data.get("ids") or [])[:BULK_LIMIT] if 0 < pk < 2**63]
+    chosen = customer_list(actor=actor).filter(pk__in=ids)
     if valid and "confirm" in request.POST:
         try:
             count = _bulk_run(actor, data)
@@ -800,6 +884,32 @@ def _bulk_done_message(action: str, count: int) -> str:
     return text % {"count": count}
 
 
+# --- duplicates ---------------------------------------------------------------------------------
+
+
+def _duplicate_tabs() -> list[tuple[str, str]]:
+    return [
+        ("name", _("Same name")),
+        ("credit_code", _("Same credit code")),
+        ("phone", _("Shared phone number")),
+    ]
+
+
+@login_required
+@require_GET
+def customer_duplicates_scan(request: HttpRequest) -> HttpResponse:
+    """Groups of likely duplicates among the customers in a manager's or administrator's data
+    scope, one kind per tab (``by``: name, credit_code, phone), largest first; each customer
+    links to its page."""
+    customer_require_manage(request.user)
+    scan = customer_duplicate_groups(actor=request.user, reason=request.GET.get("by", "name"))
+    return TemplateResponse(
+        request,
+        "customers/customer_duplicates.html",
+        {"scan": scan, "tabs": _duplicate_tabs(), "limit": DUPLICATE_SCAN_GROUPS},
+    )
+
+
 # --- lookup -------------------------------------------------------------------------------------
 
 
@@ -814,4 +924,346 @@ def customer_lookup(request: HttpRequest) -> JsonResponse:
     rows = customer_list(actor=request.user, query=query).order_by("name", "pk")[:LOOKUP_LIMIT]
     return JsonResponse(
         {"results": [{"id": pk, "name": name} for pk, name in rows.values_list("pk", "name")]}
+    )
+
+
+# --- needs (C2) ---------------------------------------------------------------------------------
+
+NEEDS_PAGE_SIZE = 50
+
+
+def _need_customer_context(actor: Any, customer: Customer) -> dict[str, Any]:
+    """The Needs card of the customer page: open needs (urgent first) and the closed count."""
+    return {"customer_needs": need_customer_needs(actor=actor, customer=customer)}
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def need_index(request: HttpRequest) -> HttpResponse:
+    """Every need the user may see, across customers: the unmet ones counted per category on
+    top, the filtered list below, a keyset page at a time."""
+    actor = request.user
+    users = list(_owner_choices(actor))
+    categories = list(need_category_list(include_inactive=True))
+    filter_form = NeedFilterForm(request.GET, categories=categories, users=users)
+    filters = filter_form.filters()
+    cursor = request.GET.get("cursor") or None
+    cursor_error = None
+    try:
+        page = need_page(actor=actor, cursor=cursor, limit=NEEDS_PAGE_SIZE, **filters)
+    except InvalidCursorError as error:
+        page = need_page(actor=actor, limit=NEEDS_PAGE_SIZE, **filters)
+        cursor, cursor_error = None, error.message
+    query = request.GET.copy()
+    for name in ("cursor", "after_category"):
+        query.pop(name, None)
+    next_query = query.copy()
+    if page.next_cursor:
+        next_query["cursor"] = page.next_cursor
+        # The next page's first row may continue the last category: no second heading for it.
+        next_query["after_category"] = page.items[-1].category_id
+    template = "customers/need_list.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#rows" if cursor else "#results"
+    scope = {name: filters[name] for name in ("customer", "priority", "owner", "plan_owner")}
+    customer = (
+        customer_list(actor=actor).filter(pk=filters["customer"]).first()
+        if filters["customer"]
+        else None
+    )
+    return TemplateResponse(
+        request,
+        template,
+        {
+            "page": page,
+            "filter_form": filter_form,
+            "grouped": filters["sort"] == "category",
+            "after_category": _int_or_none(request.GET.get("after_category")) if cursor else None,
+            "summary": need_unmet_summary(actor=actor, **scope),
+            "summary_query": _query_without(query, ("category", "fit_status", "status")),
+            "query": query.urlencode(),
+            "next_query": next_query.urlencode() if page.next_cursor else "",
+            "cursor_error": cursor_error,
+            "filter_customer": customer,
+        },
+    )
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _query_without(query: QueryDict, names: tuple[str, ...]) -> str:
+    kept = query.copy()
+    for name in names:
+        kept.pop(name, None)
+    return kept.urlencode()
+
+
+def _need_form_response(
+    request: HttpRequest,
+    form: NeedForm,
+    customer: Customer,
+    need: Need | None,
+    conflict: Any = None,
+) -> HttpResponse:
+    return TemplateResponse(
+        request,
+        "customers/need_form.html",
+        {"form": form, "customer": customer, "need": need, "conflict": conflict},
+        status=409 if conflict else (400 if form.errors else 200),
+    )
+
+
+@login_required
+def need_create(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = customer_get_for_user(request.user, customer_id, write=True)
+    form = NeedForm(
+        request.POST or None,
+        categories=need_category_list(),
+        users=_owner_choices(request.user),
+        initial={
+            "priority": Need.Priority.MEDIUM,
+            "fit_status": Need.FitStatus.NOT_ASSESSED,
+            "source": Need.Source.SALES_MEETING,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            need = services.need_create(
+                actor=request.user,
+                customer=customer,
+                note=form.cleaned_data["note"],
+                **form.service_data(),
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("Need “%(title)s” was added.") % {"title": need.title})
+            return redirect(reverse("customers:customer-detail", args=[customer.pk]) + "#needs")
+    return _need_form_response(request, form, customer, None)
+
+
+@login_required
+@require_GET
+def need_show(request: HttpRequest, need_id: int) -> HttpResponse:
+    need = need_detail(need=need_get_for_user(request.user, need_id))
+    return _need_detail_response(request, need)
+
+
+def _need_detail_response(
+    request: HttpRequest, need: Need, *, note_form: NeedNoteForm | None = None
+) -> HttpResponse:
+    history = need_history(need=need)
+    entries = [item.entry for item in history if item.entry is not None]
+    rows = audit_change_rows(entries, viewer=request.user)
+    return TemplateResponse(
+        request,
+        "customers/need_detail.html",
+        {
+            "need": need,
+            "customer": need.customer,
+            "history": [
+                (item, rows.get(item.entry.pk, []) if item.entry else []) for item in history
+            ],
+            "can_write": need_can_write(request.user, need),
+            "note_form": note_form or NeedNoteForm(),
+            "status_form": NeedStatusForm(initial={"version": need.version}, editing=True),
+        },
+        status=400 if note_form is not None and note_form.errors else 200,
+    )
+
+
+@login_required
+def need_edit(request: HttpRequest, need_id: int) -> HttpResponse:
+    need = need_detail(need=need_get_for_user(request.user, need_id, write=True))
+    form = NeedForm(
+        request.POST or None,
+        initial=NeedForm.initial_for(need),
+        categories=need_category_list(),
+        users=_owner_choices(request.user),
+        need=need,
+        editing=True,
+    )
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = form.service_data()
+        changes = {name: data[name] for name in form.changed_data if name in data}
+        try:
+            services.need_update(
+                actor=request.user,
+                need=need,
+                data=changes,
+                expected_version=form.cleaned_data["version"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        except ConflictError as error:
+            conflict = error.extra.get("conflicts", {})
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("customers:need-detail", need.pk)
+    return _need_form_response(request, form, need.customer, need, conflict)
+
+
+def _need_status_change(request: HttpRequest, need_id: int, *, close: bool) -> HttpResponse:
+    """Close or reopen from the need's page or from the customer page's Needs card. HTMX (the
+    card) swaps in the need's row, with the refusal in it if there is one; without JavaScript
+    the page it came from comes back with a message."""
+    need = need_get_for_user(request.user, need_id, write=True)
+    form = NeedStatusForm(request.POST, editing=True)
+    service = services.need_close if close else services.need_reopen
+    error_message = None
+    if not form.is_valid():
+        error_message = " ".join(str(m) for messages_ in form.errors.values() for m in messages_)
+    else:
+        try:
+            need = service(
+                actor=request.user,
+                need=need,
+                note=form.cleaned_data["note"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except ValidationError as error:
+            error_message = " ".join(error.messages)
+        except ApplicationError as error:
+            error_message = str(error.message)
+    if request.htmx:
+        need = need_detail(need=need)
+        return TemplateResponse(
+            request,
+            "customers/partials/need_card.html#need-row",
+            {"need": need, "customer": need.customer, "can_write": True, "error": error_message},
+        )
+    if error_message:
+        messages.error(request, error_message)
+    elif close:
+        messages.success(request, _("The need was closed."))
+    else:
+        messages.success(request, _("The need was reopened."))
+    if request.POST.get("from") == "customer":
+        url = reverse("customers:customer-detail", args=[need.customer_id])
+        return redirect(f"{url}#need-{need.pk}")
+    return redirect("customers:need-detail", need.pk)
+
+
+@login_required
+@require_POST
+def need_close(request: HttpRequest, need_id: int) -> HttpResponse:
+    return _need_status_change(request, need_id, close=True)
+
+
+@login_required
+@require_POST
+def need_reopen(request: HttpRequest, need_id: int) -> HttpResponse:
+    return _need_status_change(request, need_id, close=False)
+
+
+@login_required
+@require_POST
+def need_delete(request: HttpRequest, need_id: int) -> HttpResponse:
+    need = need_get_for_user(request.user, need_id, write=True)
+    try:
+        services.need_delete(actor=request.user, need=need)
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+        return redirect("customers:need-detail", need.pk)
+    messages.success(request, _("%(name)s was moved to the recycle bin.") % {"name": need})
+    return redirect(reverse("customers:customer-detail", args=[need.customer_id]) + "#needs")
+
+
+@login_required
+@require_POST
+def need_note_create(request: HttpRequest, need_id: int) -> HttpResponse:
+    need = need_get_for_user(request.user, need_id, write=True)
+    form = NeedNoteForm(request.POST)
+    if form.is_valid():
+        saved, _conflict = form_submit(
+            form,
+            lambda: services.need_note_create(
+                actor=request.user, need=need, text=form.cleaned_data["text"]
+            ),
+        )
+        if saved:
+            messages.success(request, _("The update was added to the need's history."))
+            return redirect(reverse("customers:need-detail", args=[need.pk]) + "#history")
+    return _need_detail_response(request, need_detail(need=need), note_form=form)
+
+
+@login_required
+def need_category_index(request: HttpRequest) -> HttpResponse:
+    """The need categories: everyone may read the list, administrators add to it."""
+    can_edit = need_category_can_edit(request.user)
+    form = None
+    if can_edit:
+        form = NeedCategoryForm(request.POST or None, initial={"sort_order": 0, "is_active": True})
+    if request.method == "POST":
+        need_category_require_edit(request.user)
+        if form is not None and form.is_valid():
+            data = form.cleaned_data
+            saved, _conflict = form_submit(
+                form,
+                lambda: services.need_category_create(
+                    actor=request.user,
+                    code=data["code"],
+                    name=data["name"],
+                    sort_order=data["sort_order"],
+                    is_active=data["is_active"],
+                ),
+            )
+            if saved:
+                messages.success(
+                    request, _("Category %(name)s was added.") % {"name": data["name"]}
+                )
+                return redirect("customers:need-category-list")
+    return TemplateResponse(
+        request,
+        "customers/need_category_list.html",
+        {
+            "categories": need_category_list(include_inactive=True),
+            "form": form,
+            "can_edit": can_edit,
+        },
+        status=400 if form is not None and form.errors else 200,
+    )
+
+
+@login_required
+def need_category_edit(request: HttpRequest, category_id: int) -> HttpResponse:
+    category = need_category_get_for_user(request.user, category_id, write=True)
+    form = NeedCategoryForm(
+        request.POST or None,
+        initial={
+            "name": category.name,
+            "sort_order": category.sort_order,
+            "is_active": category.is_active,
+            "version": category.version,
+        },
+        editing=True,
+    )
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        version = data.pop("version")
+        changes = {name: data[name] for name in form.changed_data if name in data}
+        saved, conflict = form_submit(
+            form,
+            lambda: services.need_category_update(
+                actor=request.user, category=category, data=changes, expected_version=version
+            ),
+        )
+        if saved:
+            messages.success(request, _("Saved."))
+            return redirect("customers:need-category-list")
+    return TemplateResponse(
+        request,
+        "customers/need_category_form.html",
+        {"form": form, "category": category, "conflict": conflict},
+        status=409 if conflict else (400 if form.errors else 200),
     )

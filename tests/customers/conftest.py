@@ -3,15 +3,26 @@ fingerprint of every table the customers app writes, and builders that go throug
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from guanxi.accounts.models import User
 from guanxi.core.models import AuditEntry
 from guanxi.customers import services
-from guanxi.customers.models import Contact, Customer, Industry, PoolPolicy, Tag
+from guanxi.customers.models import (
+    Contact,
+    Customer,
+    Industry,
+    Need,
+    NeedCategory,
+    NeedNote,
+    PoolPolicy,
+    Tag,
+)
 from tests.accounts.conftest import _fast_password_hashing, org  # noqa: F401  (fixtures)
 from tests.conftest import skip_or_fail
 
@@ -22,7 +33,8 @@ TENCENT_CODE = "91440300708461136T"
 def db_state() -> dict[str, list[dict[str, Any]]]:
     """Every row the customers app can write (soft-deleted ones too), plus tag links and audit."""
     state: dict[str, list[dict[str, Any]]] = {}
-    for model in (Customer, Contact, Tag, Industry, PoolPolicy, AuditEntry, Customer.tags.through):
+    tables = (Customer, Contact, Tag, Industry, PoolPolicy, AuditEntry, Customer.tags.through)
+    for model in (*tables, Need, NeedCategory, NeedNote):
         manager = getattr(model, "_base_manager", model.objects)
         state[model._meta.label] = list(manager.order_by("pk").values())
     return state
@@ -34,6 +46,9 @@ def make_customer(owner: User | None, name: str = "测试客户有限公司", **
     actor = fields.pop("actor", None) or owner
     if actor is None:
         actor = User.objects.get(username="admin")
+    # Tests file the same name more than once on purpose (scope, search); the duplicate check
+    # has its own tests, which pass allow_duplicates=False.
+    fields.setdefault("allow_duplicates", True)
     return services.customer_create(actor=actor, name=name, owner=owner, **fields)
 
 
@@ -54,3 +69,23 @@ def _english_messages() -> Any:
 
     with translation.override("en"):
         yield
+
+
+# --- needs (C2) ---------------------------------------------------------------------------------
+
+
+def need_category(code: str = "product") -> NeedCategory:
+    """One of the categories migration 0010 seeds."""
+    return NeedCategory.objects.get(code=code)
+
+
+def make_need(customer: Customer, title: str = "年度采购工业网关", **fields: Any) -> Need:
+    """A need filed through the service by the customer's owner (an administrator for the
+    pool). A gap (partial or unmet fit) gets a complete plan unless the fields say otherwise."""
+    actor = fields.pop("actor", None) or customer.owner or User.objects.get(username="admin")
+    fields.setdefault("category", need_category())
+    if fields.get("fit_status") in Need.GAP_FITS:
+        fields.setdefault("solution", "分两期满足")
+        fields.setdefault("plan_owner", actor)
+        fields.setdefault("plan_due_date", timezone.localdate() + dt.timedelta(days=30))
+    return services.need_create(actor=actor, customer=customer, title=title, **fields)

@@ -358,6 +358,32 @@ ENDPOINTS = [
         TAG_WRITE_DENIED,
         True,
     ),
+    # --- duplicates: whoever files customers checks (the match of rep1's customer is masked for
+    # those outside its scope); filing a likely duplicate is a 409 that writes nothing.
+    Endpoint(
+        "customer-duplicates",
+        "POST",
+        lambda o, g: "/api/v1/customers/duplicates",
+        lambda o, g: {"name": "华东客户有限公司", "phones": ["13800138000"]},
+        dict.fromkeys(
+            ("administrator", "sales_manager", "sales_rep", "key_account_manager", "outsider"),
+            200,
+        ),
+        NON_CLAIMERS_403,
+        False,
+    ),
+    Endpoint(
+        "customer-create-duplicate",
+        "POST",
+        lambda o, g: "/api/v1/customers",
+        lambda o, g: {"name": "华东客户（上海）有限公司"},
+        dict.fromkeys(
+            ("administrator", "sales_manager", "sales_rep", "key_account_manager", "outsider"),
+            409,
+        ),
+        NON_CLAIMERS_403,
+        False,
+    ),
 ]
 
 
@@ -415,6 +441,7 @@ def test_every_customers_endpoint_is_in_the_matrix() -> None:
         ("POST", "/customers/bulk"),
         ("GET", "/customers/pool-policy"),
         ("PUT", "/customers/pool-policy"),
+        ("POST", "/customers/duplicates"),
         ("GET", "/contacts"),
         ("POST", "/contacts"),
         ("GET", "/contacts/{contact_id}"),
@@ -425,6 +452,20 @@ def test_every_customers_endpoint_is_in_the_matrix() -> None:
         ("POST", "/tags"),
         ("PATCH", "/tags/{tag_id}"),
         ("DELETE", "/tags/{tag_id}"),
+        # needs (C2): their matrix is test_needs_api_permissions.py
+        ("GET", "/needs"),
+        ("POST", "/needs"),
+        ("GET", "/needs/unmet"),
+        ("GET", "/needs/{need_id}"),
+        ("PATCH", "/needs/{need_id}"),
+        ("DELETE", "/needs/{need_id}"),
+        ("POST", "/needs/{need_id}/close"),
+        ("POST", "/needs/{need_id}/reopen"),
+        ("GET", "/needs/{need_id}/history"),
+        ("POST", "/needs/{need_id}/notes"),
+        ("GET", "/need-categories"),
+        ("POST", "/need-categories"),
+        ("PATCH", "/need-categories/{category_id}"),
     }
     covered = {(e.method, e.name.split("-")[0]) for e in ENDPOINTS}
     assert len(covered) >= 10

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 
 from guanxi.core.models import AuditEntry
 from guanxi.customers import services
-from guanxi.customers.models import Contact
+from guanxi.customers.models import Contact, Customer
 from guanxi.customers.selectors import contact_reveals_left, contact_reveals_today
 from tests.conftest import ApiClient, Org, login_client
 from tests.customers.conftest import db_state, make_contact, make_customer
@@ -125,7 +125,6 @@ def test_api_contacts_are_masked_for_non_owners_in_list_filter_search_and_show(o
     paths = [
         "/api/v1/contacts",
         f"/api/v1/contacts?customer_id={given['own'].pk}",
-        "/api/v1/contacts?q=13800138000",
         "/api/v1/contacts?q=8000",
         f"/api/v1/contacts/{contact.pk}",
     ]
@@ -140,9 +139,9 @@ def test_api_contacts_are_masked_for_non_owners_in_list_filter_search_and_show(o
             assert "李四" in body, path
             assert not _full(body), (user, path)
             assert _masked(body), (user, path)
-    # the owner gets the same outputs in full
+    # the owner gets the same outputs in full, and finds the contact by its whole number too
     owner = ApiClient(org.rep, language="en")
-    for path in paths:
+    for path in [*paths, "/api/v1/contacts?q=13800138000", "/api/v1/contacts?q=lisi_wx"]:
         body = owner.get(path).content.decode()
         assert "+8613800138000" in body and "lisi@example.com" in body and "lisi_wx" in body
     assert _reveals() == []
@@ -152,18 +151,42 @@ def test_search_results_do_not_echo_full_phone_numbers(org: Org) -> None:
     # given a manager who may write the rep's customer but does not own it
     given = _given(org)
     client = login_client(org.manager)
-    # when they find it by the contact's full phone number (the HTMX results and the full page)
+    # when they find it by the contact's phone tail (the HTMX results and the full page)
     for headers in (HTMX, {}):
-        response = client.get("/customers/", {"q": "13800138000"}, **headers)
+        response = client.get("/customers/", {"q": "8000"}, **headers)
         body = response.content.decode()
         table = body[body.index('data-testid="customer-table"') : body.index("</table>")]
         # then the customer is listed, and no contact's data is shown with it
         assert given["own"].name in table
         assert "13800138000" not in table and "lisi@example.com" not in table
     # the API's customer output carries no contact data at all
-    response = ApiClient(org.manager, language="en").get("/api/v1/customers", q="13800138000")
+    response = ApiClient(org.manager, language="en").get("/api/v1/customers", q="8000")
     body = json.dumps(response.json(), ensure_ascii=False)
     assert given["own"].name in body and not _full(body)
+
+
+@pytest.mark.parametrize(
+    "query", ["13800138000", "138001", "0013", "38000", "lisi@example", "lisi_wx"]
+)
+def test_more_than_the_masked_digits_finds_nothing_for_non_owners(org: Org, query: str) -> None:
+    # Were a non-owner's search to match the hidden digits, e-mail or WeChat ID, typing guesses
+    # would recover them one character at a time: a reveal without permission, log or limit.
+    given = _given(org)
+    for user in (org.manager, org.admin, org.analyst):
+        api = ApiClient(user, language="en")
+        assert api.get("/api/v1/customers", q=query).json()["items"] == [], (user, query)
+        assert api.get("/api/v1/contacts", q=query).json()["items"] == [], (user, query)
+        page = login_client(user).get("/customers/", {"q": query})
+        assert list(page.context["page"].items) == [], (user, query)
+    # the owner finds them
+    owner = ApiClient(org.rep, language="en")
+    assert [c["id"] for c in owner.get("/api/v1/contacts", q=query).json()["items"]] == [
+        given["contact"].pk
+    ]
+    # and a pool customer's contact is found by nobody beyond its tail
+    for user in (org.rep, org.manager, org.admin):
+        items = ApiClient(user).get("/api/v1/contacts", q="13900139000").json()["items"]
+        assert items == []
 
 
 # --- the reveal ---------------------------------------------------------------------------------
@@ -220,7 +243,21 @@ def test_the_one_response_shows_only_the_revealed_contact(org: Org) -> None:
     body = client.get(f"/customers/{given['own'].pk}/").content.decode()
     assert "+8613800138000" in body
     assert "13700137000" not in body and "137****7000" in body
-    assert other.pk != given["contact"].pk
+    # the grant is used up: the next response masks the revealed contact again
+    again = client.get(f"/customers/{given['own'].pk}/").content.decode()
+    assert "+8613800138000" not in again and "138****8000" in again
+    assert other.name in again
+
+
+def test_a_stale_no_javascript_reveal_is_not_honoured(org: Org) -> None:
+    # given a reveal whose grant waits in the session, and the customer then goes to the pool
+    given = _given(org)
+    client = login_client(org.manager)
+    client.post(f"/customers/contacts/{given['contact'].pk}/reveal/")
+    services.customer_release(actor=org.manager, customer=given["own"], reason="调整")
+    # then the page no longer shows the contact in full
+    body = client.get(f"/customers/{given['own'].pk}/").content.decode()
+    assert "+8613800138000" not in body and "138****8000" in body
 
 
 def test_the_api_reveal_returns_full_data_and_logs_every_reveal(org: Org) -> None:
@@ -438,7 +475,9 @@ def test_switching_the_role_setting_takes_effect_at_once(org: Org) -> None:
         .status_code
         == 403
     )
-    edit = manager.get(f"/customers/contacts/{contact.pk}/edit/", **EN)
+    opened = manager.get(f"/customers/contacts/{contact.pk}/edit/", **EN).content.decode()
+    assert 'data-testid="contact-form"' not in opened and 'name="reveal"' not in opened
+    edit = manager.post(f"/customers/contacts/{contact.pk}/edit/", {"reveal": "1"}, **EN)
     assert edit.status_code == 403
     assert 'data-testid="contact-form"' not in edit.content.decode()
     assert "Your role may not reveal personal data." in edit.content.decode()
@@ -456,14 +495,29 @@ def test_switching_the_role_setting_takes_effect_at_once(org: Org) -> None:
 # --- the edit form ------------------------------------------------------------------------------
 
 
-def test_opening_the_edit_form_of_someone_elses_contact_is_a_reveal(org: Org) -> None:
+def _open_edit(client: Any, contact: Any, **extra: Any) -> Any:
+    """Ask for the reveal the edit form needs (a POST), then open the form."""
+    client.post(f"/customers/contacts/{contact.pk}/edit/", {"reveal": "1"})
+    return client.get(f"/customers/contacts/{contact.pk}/edit/", **extra)
+
+
+def test_opening_the_edit_form_of_someone_elses_contact_asks_for_a_reveal(org: Org) -> None:
     # given
     given = _given(org)
     contact = given["contact"]
     client = login_client(org.manager)
-    # when the manager opens the edit form
+    # when the manager opens the edit form: a page that asks, and nothing is logged by a GET
+    asked = client.get(f"/customers/contacts/{contact.pk}/edit/")
+    body = asked.content.decode()
+    assert asked.status_code == 200 and 'data-testid="reveal-to-edit"' in body
+    assert 'data-testid="contact-form"' not in body and not _full(body)
+    assert client.head(f"/customers/contacts/{contact.pk}/edit/").status_code == 200
+    assert _reveals() == []
+    # when they ask for the reveal
+    revealed = client.post(f"/customers/contacts/{contact.pk}/edit/", {"reveal": "1"})
+    assert revealed.status_code == 302
     response = client.get(f"/customers/contacts/{contact.pk}/edit/")
-    # then it holds the real values, and the trail says it was a reveal to edit
+    # then the form holds the real values, and the trail says it was a reveal to edit
     assert response.status_code == 200
     initial = response.context["form"].initial
     assert (initial["phone_1"], initial["email"], initial["wechat"]) == (
@@ -496,11 +550,12 @@ def test_the_edit_form_counts_against_the_limit(org: Org, settings: Any) -> None
     given = _given(org)
     contact = given["contact"]
     client, api = login_client(org.manager), ApiClient(org.manager, language="en")
-    assert client.get(f"/customers/contacts/{contact.pk}/edit/").status_code == 200
+    assert _open_edit(client, contact).status_code == 200
     assert api.post(f"/api/v1/contacts/{contact.pk}/reveal").status_code == 429
-    # when the manager opens the form again
+    # when the manager asks again, from another session
+    client = login_client(org.manager)
     before = db_state()
-    response = client.get(f"/customers/contacts/{contact.pk}/edit/", **EN)
+    response = client.post(f"/customers/contacts/{contact.pk}/edit/", {"reveal": "1"}, **EN)
     # then a clear message and no form, with the values nowhere in the page
     body = response.content.decode()
     assert response.status_code == 429
@@ -512,9 +567,10 @@ def test_the_edit_form_counts_against_the_limit(org: Org, settings: Any) -> None
 
 def test_the_edit_form_of_a_pool_contact_says_claim_it_first(org: Org) -> None:
     given = _given(org)
-    response = login_client(org.admin).get(
-        f"/customers/contacts/{given['pool_contact'].pk}/edit/", **EN
-    )
+    client = login_client(org.admin)
+    path = f"/customers/contacts/{given['pool_contact'].pk}/edit/"
+    assert 'name="reveal"' not in client.get(path, **EN).content.decode()
+    response = client.post(path, {"reveal": "1"}, **EN)
     body = response.content.decode()
     assert response.status_code == 409
     assert "Claim it first." in body and 'data-testid="contact-form"' not in body
@@ -562,7 +618,7 @@ def test_a_masked_value_in_the_edit_form_is_a_field_error(org: Org) -> None:
     given = _given(org)
     contact = given["contact"]
     client = login_client(org.manager)
-    initial = client.get(f"/customers/contacts/{contact.pk}/edit/").context["form"].initial
+    initial = _open_edit(client, contact).context["form"].initial
     before = db_state()
     data = {k: v for k, v in initial.items() if v is not None}
     data.update(phone_1="138****8000", wechat="li****")
@@ -604,7 +660,7 @@ def test_a_conflict_shows_non_owners_the_saved_values_masked(org: Org) -> None:
     assert owner.json()["conflicts"]["phones"]["theirs"][0]["number"] == "+8613800138000"
     # the same on the page
     client = login_client(org.manager)
-    initial = client.get(f"/customers/contacts/{contact.pk}/edit/").context["form"].initial
+    initial = _open_edit(client, contact).context["form"].initial
     data = {k: v for k, v in initial.items() if v is not None}
     fresh = Contact.objects.get(pk=contact.pk)
     services.contact_update(actor=org.rep, contact=fresh, data={"title": "总监"})
@@ -670,6 +726,28 @@ def test_the_customer_timeline_masks_contact_values_should_it_ever_show_them() -
             "email": {"before": "lisi@example.com", "after": ""},
         },
     )
-    rows = {row.name: row for row in audit_change_rows([entry])[1]}
+    rows = {row.name: row for row in audit_change_rows([entry], viewer=None)[1]}
     assert rows["phones"].after == "138****8000"
     assert rows["email"].before == "l****@example.com"
+
+
+def test_the_migration_rebuilds_keys_exactly_as_the_services_do(org: Org) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    given = _given(org)
+    Contact.objects.update(search_key="13800138000 lisi_wx")  # keys as they were before
+    Customer.objects.update(search_key="13800138000")
+    importlib.import_module(
+        "guanxi.customers.migrations.0013_search_keys_private_tokens"
+    ).recompute(apps, None)
+    for contact in Contact.objects.all():
+        assert contact.search_key == services.contact_search_key(contact)
+    for customer in Customer.all_objects.all():
+        assert customer.search_key == services.customer_search_key(customer)
+    owner = ApiClient(org.rep, language="en")
+    assert [c["id"] for c in owner.get("/api/v1/customers", q="13800138000").json()["items"]] == [
+        given["own"].pk
+    ]
+    assert ApiClient(org.manager).get("/api/v1/customers", q="13800138000").json()["items"] == []

@@ -312,7 +312,10 @@ def test_the_detail_page_offers_what_the_user_may_do(org: Org) -> None:
 def test_pool_rules_are_read_only_for_everyone_but_administrators(org: Org) -> None:
     page = en_client(org.rep).get("/customers/pool-policy/").content.decode()
     assert "Only administrators change these rules." in page
-    assert "disabled" in page
+    start = page.index('data-testid="pool-policy-form"')
+    form = page[start : page.index("</form>", start)]
+    assert form.count("disabled") == 7  # the six rules and the version
+    assert "<button" not in form
 
 
 def test_pool_rules_edit_checks_the_rules_and_the_version(org: Org) -> None:
@@ -544,3 +547,28 @@ def test_the_timeline_names_people_tags_and_choices_instead_of_ids(org: Org) -> 
     assert "Reason: — → 区域调整" in timeline
     assert "Transferred to another owner" in timeline
     assert "信息传输、软件和信息技术服务业" in timeline  # industry I, named on creation
+
+
+def test_the_timeline_does_not_name_customers_outside_the_viewers_scope(org: Org) -> None:
+    from guanxi.customers import services
+
+    mine = make_customer(org.rep, "甲方有限公司")
+    secret = make_customer(org.other_rep, "乙方秘密集团有限公司", actor=org.manager)
+    services.customer_update(
+        actor=org.admin, customer=mine, data={"parent": secret.pk}, expected_version=1
+    )
+    mine.refresh_from_db()
+    services.customer_update(
+        actor=org.admin, customer=mine, data={"parent": None}, expected_version=mine.version
+    )
+    rep_page = en_client(org.rep).get(f"/customers/{mine.pk}/").content.decode()
+    assert "乙方秘密集团有限公司" not in rep_page
+    assert "a record you cannot see" in rep_page
+    manager_page = en_client(org.manager).get(f"/customers/{mine.pk}/").content.decode()
+    assert "乙方秘密集团有限公司" in manager_page
+    # a deleted parent is no longer named either
+    services.customer_delete(actor=org.manager, customer=secret)
+    assert (
+        "乙方秘密集团有限公司"
+        not in en_client(org.manager).get(f"/customers/{mine.pk}/").content.decode()
+    )

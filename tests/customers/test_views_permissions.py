@@ -235,13 +235,22 @@ CASES = [
         _pool_write(302),
         True,
     ),
-    # The edit form shows the real values: for a manager or administrator that is a reveal.
+    # The edit form shows the real values: a manager or administrator asks for the reveal with a
+    # POST first (opening the page logs nothing); the pool stays masked until claimed.
     Case(
         "contact-edit-get",
         "GET",
         lambda r: f"/customers/contacts/{r.owned_contact.pk}/edit/",
         None,
         _owned_write(200),
+        False,
+    ),
+    Case(
+        "contact-edit-reveal",
+        "POST",
+        lambda r: f"/customers/contacts/{r.owned_contact.pk}/edit/",
+        lambda r: {"reveal": "1"},
+        _owned_write(302),
         REVEALERS,
     ),
     Case(
@@ -249,6 +258,14 @@ CASES = [
         "GET",
         lambda r: f"/customers/contacts/{r.pool_contact.pk}/edit/",
         None,
+        _pool_write(200),
+        False,
+    ),
+    Case(
+        "contact-edit-reveal-pool",
+        "POST",
+        lambda r: f"/customers/contacts/{r.pool_contact.pk}/edit/",
+        lambda r: {"reveal": "1"},
         _pool_write(409),
         False,
     ),
@@ -298,6 +315,40 @@ CASES = [
         lambda r: f"/customers/contacts/{r.pool_contact.pk}/delete/",
         lambda r: {},
         _pool_write(302),
+        True,
+    ),
+    # --- duplicates: the scan is for managers and administrators; filing a likely duplicate of
+    # the rep's customer shows the warning (409) and writes nothing until the box is ticked.
+    Case(
+        "duplicates-scan",
+        "GET",
+        lambda r: "/customers/duplicates/",
+        None,
+        _pool_write(200),
+        False,
+    ),
+    Case(
+        "duplicates-scan-phone",
+        "GET",
+        lambda r: "/customers/duplicates/?by=phone",
+        None,
+        _pool_write(200),
+        False,
+    ),
+    Case(
+        "create-duplicate",
+        "POST",
+        lambda r: "/customers/new/",
+        lambda r: {**_new_customer(r), "name": "北京华为技术有限公司"},
+        _creators(409),
+        False,
+    ),
+    Case(
+        "create-duplicate-confirmed",
+        "POST",
+        lambda r: "/customers/new/",
+        lambda r: {**_new_customer(r), "name": "北京华为技术有限公司", "allow_duplicates": "on"},
+        _creators(302),
         True,
     ),
 ]

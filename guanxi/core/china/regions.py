@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core.china.names import region_names_cache_clear
 from guanxi.core.models import Region
 
 REGIONS_CSV = Path(__file__).resolve().parent / "data" / "regions.csv"
@@ -163,6 +164,8 @@ def region_load(*, rows: Sequence[RegionRow], retire_missing: bool = False) -> R
                 .exclude(code__in=list(incoming))
                 .update(is_active=False)
             )
+    # The duplicate check strips region names from company names; it reads them afresh.
+    region_names_cache_clear()
     return RegionLoadResult(
         created=len(created), updated=len(changed), unchanged=unchanged, retired=retired
     )

@@ -13,9 +13,14 @@ two-character query such as 华为. So the key already holds what a user may typ
   and ``jishu`` both find 华为技术; the same for initials, capped at eight (hwjsyxgs, wjsyxgs …);
 * for a person, every reading of the surname (曾 ceng / zeng, 单 dan / shan, 解 jie / xie), because
   pypinyin picks the common-word reading and people type the surname one;
-* phone digits in international and national form plus every suffix of four digits or more, so
-  the tail ``8000`` finds 13800138000;
-* credit codes and Latin words lower-cased.
+* a phone's last four digits, so the tail ``8000`` finds 13800138000 for anyone who may see the
+  record (the masked number, 138****8000, shows them anyway);
+* credit codes and Latin words lower-cased;
+* personal data in full, as *private* tokens: phone digits in international and national form
+  with every suffix of four digits or more, e-mail addresses and WeChat IDs, each behind
+  :data:`PRIVATE_MARK`. A user's query can never contain that mark, so only the search of the
+  record's owner, which adds it on purpose (:func:`private_terms`), reaches them. Were full
+  numbers searchable by everyone, anybody could recover a masked number digit by digit.
 
 Every query term is a prefix, so a token that is a prefix of another token adds nothing and is
 dropped; this keeps keys small.
@@ -84,6 +89,11 @@ MAX_VALUE_CHARS = 200
 
 MAX_TERMS = 16
 """A query has at most this many terms, so a pasted paragraph cannot become a huge AND."""
+
+PRIVATE_MARK = "\u00b7"
+"""Marks private tokens (U+00B7 MIDDLE DOT): not a word character, so :func:`search_terms` never
+emits it, yet a token character for FTS5's ascii tokenizer (every non-ASCII character is) and
+kept verbatim by ``array_to_tsvector``."""
 
 FTS5_TOKENIZE = "ascii"
 """The ``tokenize`` option of the FTS5 table that holds search keys (see the module docstring)."""
@@ -172,6 +182,12 @@ def _digit_suffixes(digits: str) -> Iterator[str]:
         yield digits[start:][:MAX_TOKEN_CHARS]
 
 
+def _phone_tail(phone: str) -> set[str]:
+    """The last four digits: all of a phone that everyone who sees the record may search."""
+    digits = _NON_DIGITS.sub("", unicodedata.normalize("NFKC", phone[:MAX_VALUE_CHARS]))
+    return {digits[-MIN_PHONE_SUFFIX:]} if digits else set()
+
+
 def _phone_tokens(phone: str) -> set[str]:
     """Digits as dialled abroad (8613800138000) and at home (13800138000, 01012345678), with
     their tails, so a user can type the number any of the ways people write it."""
@@ -220,25 +236,47 @@ def search_document(
     phones: Sequence[str] = (),
     codes: Sequence[str] = (),
     words: Sequence[str] = (),
+    private_words: Sequence[str] = (),
 ) -> str:
     """The search key: space-separated tokens, sorted, no token a prefix of another.
 
     ``names`` are organisation names (bigrams, pinyin, initials); ``person_names`` add the other
-    readings of the surname; ``phones`` any format, E.164 preferred; ``codes`` credit codes and
-    other identifiers; ``words`` free text such as tag names (bigrams and words, no pinyin).
+    readings of the surname; ``phones`` any format, E.164 preferred (the last four digits are
+    public, the rest private); ``codes`` credit codes and other identifiers; ``words`` free text
+    such as tag names (bigrams and words, no pinyin); ``private_words`` personal data such as
+    e-mail addresses and WeChat IDs, found only by the owner's search.
     """
     tokens: set[str] = set()
+    private: set[str] = set()
     for name in names:
         tokens |= _name_tokens(name, person=False)
     for name in person_names:
         tokens |= _name_tokens(name, person=True)
     for phone in phones:
-        tokens |= _phone_tokens(phone)
+        tokens |= _phone_tail(phone)
+        private |= _phone_tokens(phone)
     for code in codes:
         tokens |= _code_tokens(code)
     for word in words:
         tokens |= _text_tokens(word)
+    for word in private_words:
+        private |= _text_tokens(word)
+    tokens |= {f"{PRIVATE_MARK}{token}"[:MAX_TOKEN_CHARS] for token in private}
     return " ".join(_without_redundant_prefixes(tokens))
+
+
+def private_terms(terms: Sequence[str]) -> list[list[str]]:
+    """The owner's form of a query: each term may match a public token or, with the mark, a
+    private one (an OR per term, the terms AND-ed). Han terms have no private form."""
+    return [
+        [term] if _HAN_ONLY.match(term) else [term, f"{PRIVATE_MARK}{term}"[:MAX_TOKEN_CHARS]]
+        for term in terms
+    ]
+
+
+def has_private_form(terms: Sequence[str]) -> bool:
+    """Whether the owner's search could find more than everyone's: some term is not Han."""
+    return any(not _HAN_ONLY.match(term) for term in terms)
 
 
 def search_terms(query: str) -> list[str]:
@@ -274,6 +312,30 @@ def _renderable(terms: Sequence[str]) -> list[str]:
     if not cleaned:
         raise ValueError("no search terms: the caller decides what an empty query means")
     return cleaned
+
+
+def fts5_match_any(alternatives: Sequence[Sequence[str]]) -> str:
+    """Like :func:`fts5_match`, for :func:`private_terms`: each group OR-ed, the groups AND-ed."""
+    groups = (
+        "("
+        + " OR ".join(f'"{term.replace(chr(34), chr(34) * 2)}"*' for term in _renderable(g))
+        + ")"
+        for g in alternatives
+    )
+    return " AND ".join(groups)
+
+
+def tsquery_text_any(alternatives: Sequence[Sequence[str]]) -> str:
+    """Like :func:`tsquery_text`, for :func:`private_terms`."""
+    groups = (
+        "("
+        + " | ".join(
+            "'" + term.replace("\\", "\\\\").replace("'", "''") + "':*" for term in _renderable(g)
+        )
+        + ")"
+        for g in alternatives
+    )
+    return " & ".join(groups)
 
 
 def fts5_match(terms: Sequence[str]) -> str:

@@ -610,6 +610,9 @@ def _customer_load(
         first_contact_date=first_contact,
         first_needs=plan.first_needs,
         tags=[tags[name].pk for name in plan.tags if name in tags],
+        # Generated names repeat (深圳华信科技, 上海华信科技): the demo keeps such pairs, which
+        # is what the duplicate scan is there to show.
+        allow_duplicates=True,
     )
     owner = _owner(plan, owners)
     if owner is not None:

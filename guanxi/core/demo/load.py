@@ -17,6 +17,7 @@ from guanxi.accounts.roles import Role
 from guanxi.accounts.services import department_create, user_create
 from guanxi.core.demo.customers import DEFAULT_CUSTOMER_COUNT, demo_customers_load
 from guanxi.core.demo.generator import DemoGenerator
+from guanxi.core.demo.needs import demo_needs_load
 
 # (code, name, parent code)
 DEPARTMENTS = (
@@ -101,6 +102,9 @@ def demo_load(
             )
             created = created or made
         created = demo_customers_load(seed=seed, count=customers) or created
+        # Once: a later run finds needs and adds none, whatever has been done with them since.
+        if customers > 0:
+            created = demo_needs_load(seed=seed) or created
     return created
 
 

@@ -29,6 +29,15 @@
     root.querySelectorAll("select[data-tom-select]").forEach(function (select) {
       if (select.tomselect) { return; }
       var options = { plugins: select.multiple ? ["remove_button"] : [], maxOptions: 200 };
+      // Tom Select's own texts are English: the page supplies them in the user's language.
+      var noResults = select.getAttribute("data-no-results");
+      if (noResults) {
+        options.render = {
+          no_results: function (data, escape) {
+            return '<div class="no-results">' + escape(noResults) + "</div>";
+          }
+        };
+      }
       var url = select.getAttribute("data-lookup-url");
       if (url) {
         options.valueField = "id";

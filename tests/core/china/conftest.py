@@ -13,10 +13,13 @@ from django.db import connection, transaction
 from guanxi.core.china.search import (
     FTS5_TOKENIZE,
     fts5_match,
+    fts5_match_any,
     postgres_vector_sql,
+    private_terms,
     search_document,
     search_terms,
     tsquery_text,
+    tsquery_text_any,
 )
 
 # Ids are stable so tests can name what a query must find.
@@ -62,6 +65,11 @@ class Fts5Engine:
         terms = search_terms(query)
         return self.match(fts5_match(terms)) if terms else set()
 
+    def owner_search(self, query: str) -> set[int]:
+        """The search of a record's owner: public and private tokens."""
+        terms = search_terms(query)
+        return self.match(fts5_match_any(private_terms(terms))) if terms else set()
+
 
 class PostgresEngine:
     """A temp table with the GIN expression index, queried through the same expression."""
@@ -100,6 +108,10 @@ class PostgresEngine:
     def search(self, query: str) -> set[int]:
         terms = search_terms(query)
         return self.match(tsquery_text(terms)) if terms else set()
+
+    def owner_search(self, query: str) -> set[int]:
+        terms = search_terms(query)
+        return self.match(tsquery_text_any(private_terms(terms))) if terms else set()
 
     def lexemes(self, key: str) -> list[str]:
         with connection.cursor() as cursor:

@@ -64,15 +64,31 @@ def test_fts5_finds_a_contact_by_either_reading_of_the_surname(fts5, query):
 
 @pytest.mark.parametrize(
     "query",
-    ["138 0013 8000", "+86 138-0013-8000", "13800138000", "138001"],
+    ["138 0013 8000", "+86 138-0013-8000", "13800138000", "138001", "0013", "38000"],
 )
-def test_fts5_finds_a_phone_typed_as_people_write_it(fts5, query):
-    assert fts5.search(query) == {HUAWEI}
+def test_fts5_finds_a_phone_typed_as_people_write_it_for_its_owner_only(fts5, query):
+    # Everyone else has the last four digits (the mask shows them); more would let anybody
+    # recover a masked number digit by digit.
+    assert fts5.owner_search(query) == {HUAWEI}
+    assert fts5.search(query) == set()
 
 
-@pytest.mark.parametrize("query", ["(0755) 8888 6666", "0755-8888", "6666", "75588886666"])
-def test_fts5_finds_a_landline_with_or_without_the_area_code(fts5, query):
-    assert fts5.search(query) == {ZENG}
+@pytest.mark.parametrize("query", ["(0755) 8888 6666", "0755-8888", "75588886666"])
+def test_fts5_finds_a_landline_with_or_without_the_area_code_for_its_owner(fts5, query):
+    assert fts5.owner_search(query) == {ZENG}
+    assert fts5.search(query) == set()
+
+
+def test_the_phone_tail_is_public(fts5):
+    assert fts5.search("6666") == fts5.owner_search("6666") == {ZENG}
+
+
+def test_a_query_cannot_reach_private_tokens_by_typing_the_mark(fts5):
+    from guanxi.core.china.search import PRIVATE_MARK
+
+    for query in (f"{PRIVATE_MARK}138", f"{PRIVATE_MARK}{PRIVATE_MARK}13800138000", "·0013"):
+        assert fts5.search(query) == set()
+    assert search_terms(f"{PRIVATE_MARK}138") == ["138"]
 
 
 @pytest.mark.parametrize(
@@ -237,9 +253,15 @@ def test_any_substring_of_a_chinese_name_finds_it(name, data):
 
 @settings(max_examples=100, deadline=None)
 @given(digits=st.text(alphabet="0123456789", min_size=4, max_size=15), data=st.data())
-def test_any_phone_tail_of_four_digits_or_more_finds_it(digits, data):
+def test_any_phone_tail_of_four_digits_or_more_finds_it_for_the_owner(digits, data):
+    from guanxi.core.china.search import PRIVATE_MARK
+
     tail = digits[data.draw(st.integers(0, len(digits) - 4)) :]
-    assert key_matches(search_document(phones=[digits]), search_terms(tail))
+    key = search_document(phones=[digits])
+    assert key_matches(key, [f"{PRIVATE_MARK}{term}" for term in search_terms(tail)])
+    # Everyone else: the last four digits, and nothing longer.
+    assert key_matches(key, search_terms(digits[-4:]))
+    assert not key_matches(key, search_terms(digits[-5:])) or len(digits) < 5
 
 
 _ENGINE: list[Fts5Engine] = []

@@ -32,9 +32,16 @@ def test_postgres_finds_a_contact_by_either_reading_of_the_surname(pg, query):
     assert pg.search(query) == {ZENG}
 
 
-@pytest.mark.parametrize("query", ["91440300708461136T", "腾讯", "意向", "138 0013 8000"])
-def test_postgres_finds_codes_words_and_phones(pg, query):
-    assert pg.search(query) == ({HUAWEI} if query.startswith("138") else {OTHERS})
+@pytest.mark.parametrize("query", ["91440300708461136T", "腾讯", "意向"])
+def test_postgres_finds_codes_and_words(pg, query):
+    assert pg.search(query) == {OTHERS}
+
+
+@pytest.mark.parametrize("query", ["138 0013 8000", "138001", "0013"])
+def test_postgres_finds_a_full_phone_for_its_owner_only(pg, query):
+    assert pg.owner_search(query) == {HUAWEI}
+    assert pg.search(query) == set()
+    assert pg.search("8000") == {HUAWEI}
 
 
 def test_postgres_uses_the_gin_index_for_a_search(pg):

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TransferConfig(AppConfig):
+    name = "guanxi.transfer"
+    label = "transfer"
+    verbose_name = _("Import and export")
+
+    def ready(self) -> None:
+        from guanxi.core.audit import audit_note_labels_register
+        from guanxi.transfer.audit_notes import AUDIT_NOTE_LABELS
+
+        audit_note_labels_register(AUDIT_NOTE_LABELS)

@@ -1,0 +1,34 @@
+"""Access helpers for import and export.
+
+Every signed-in user may export what the customer list shows them: the export holds their data
+scope and nothing more, with contacts' personal data masked as on screen. An export job and its
+file belong to the user who asked for it alone (404 to anyone else, as if it did not exist).
+Importing contacts needs write access to the customer (customers.permissions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from guanxi.core.exceptions import NotFoundError, PermissionDeniedError
+from guanxi.transfer.models import ExportJob
+
+
+def _active(actor: Any) -> bool:
+    return actor is not None and getattr(actor, "is_authenticated", False) and actor.is_active
+
+
+def export_require(actor: Any) -> None:
+    if not _active(actor):
+        raise PermissionDeniedError()
+
+
+def export_job_get_for_user(actor: Any, pk: Any) -> ExportJob:
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        pk = -1
+    job = ExportJob.objects.filter(pk=pk).first() if _active(actor) else None
+    if job is None or job.user_id != actor.pk:
+        raise NotFoundError()
+    return job
