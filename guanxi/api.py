@@ -132,6 +132,7 @@ def _register_routers() -> None:
     from guanxi.accounts.api import router as accounts_router
     from guanxi.core.api import router as core_router
     from guanxi.customers.api import router as customers_router
+    from guanxi.customers.merge.api import router as customer_merges_router
     from guanxi.transfer.api import router as transfer_router
 
     api.add_router("/auth", auth_router)
@@ -139,6 +140,7 @@ def _register_routers() -> None:
     api.add_router("/", core_router)
     # Before the customers router: its /customers/{customer_id} would take /customers/export.
     api.add_router("/", transfer_router)
+    api.add_router("/", customer_merges_router)
     api.add_router("/", customers_router)
 
 

@@ -123,6 +123,8 @@ commands:
   scheduler   enqueue the periodic jobs when they are due (--once: check once and exit)
   createuser  create a user: guanxi createuser USERNAME --role ROLE [--department CODE]
   token       create an API token for a user and print it once: guanxi token USERNAME
+  import      import a CSV or XLSX file: guanxi import customers|contacts FILE [--dry-run]
+              [--policy skip|update|create] [--on-error all|skip] [--user USERNAME]
   help        this text; `guanxi help <command>` shows a command's options
 
 Every other command goes to Django's manage.py: guanxi migrate, guanxi check, guanxi shell, …
@@ -144,6 +146,10 @@ def main(argv: list[str] | None = None) -> None:
     elif command == "scheduler":
         _django_setup()
         _manage("scheduler", *rest)
+    elif command == "import":
+        # "import" is a Python keyword, so the management command is import_file.
+        _django_setup()
+        _manage("import_file", *rest)
     elif command in {"help", "-h", "--help"} and rest:
         _django_setup()
         _manage("help", *rest)

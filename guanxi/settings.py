@@ -297,6 +297,23 @@ GUANXI_EXPORT_PENDING_LIMIT = int(os.environ.get("GUANXI_EXPORT_PENDING_LIMIT", 
 # count: about 5 s for 200 cards on two cores.
 GUANXI_VCARD_MAX_BYTES = int(os.environ.get("GUANXI_VCARD_MAX_BYTES", 1024 * 1024))
 GUANXI_VCARD_MAX_CARDS = int(os.environ.get("GUANXI_VCARD_MAX_CARDS", 200))
+# CSV / XLSX imports (guanxi.transfer): files up to GUANXI_IMPORT_MAX_BYTES and
+# GUANXI_IMPORT_MAX_ROWS rows; an XLSX (a zip) may unpack to GUANXI_IMPORT_XLSX_MAX_UNZIPPED
+# bytes at a ratio of at most GUANXI_IMPORT_XLSX_MAX_RATIO per entry, so a zip bomb is refused
+# before anything is inflated. Up to GUANXI_IMPORT_SYNC_ROWS rows run in the request, larger
+# files as a job. An import can be undone for GUANXI_IMPORT_UNDO_DAYS.
+GUANXI_IMPORT_MAX_BYTES = int(os.environ.get("GUANXI_IMPORT_MAX_BYTES", 256 * 1024 * 1024))
+GUANXI_IMPORT_MAX_ROWS = int(os.environ.get("GUANXI_IMPORT_MAX_ROWS", 1_000_000))
+GUANXI_IMPORT_XLSX_MAX_UNZIPPED = int(
+    os.environ.get("GUANXI_IMPORT_XLSX_MAX_UNZIPPED", 1024 * 1024 * 1024)
+)
+GUANXI_IMPORT_XLSX_MAX_RATIO = int(os.environ.get("GUANXI_IMPORT_XLSX_MAX_RATIO", 200))
+GUANXI_IMPORT_SYNC_ROWS = int(os.environ.get("GUANXI_IMPORT_SYNC_ROWS", 2000))
+GUANXI_IMPORT_UNDO_DAYS = int(os.environ.get("GUANXI_IMPORT_UNDO_DAYS", 30))
+# Files of GUANXI_IMPORT_PARALLEL_ROWS rows or more are validated by this many forked processes
+# (0 or 1: in the importing process) while the importing process writes.
+GUANXI_IMPORT_WORKERS = int(os.environ.get("GUANXI_IMPORT_WORKERS", os.cpu_count() or 1))
+GUANXI_IMPORT_PARALLEL_ROWS = int(os.environ.get("GUANXI_IMPORT_PARALLEL_ROWS", 20_000))
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -7,9 +7,12 @@ import threading
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 from ninja.throttling import SimpleRateThrottle
+
+from guanxi.core.models import RateWindow
 
 
 class TokenAuth(HttpBearer):
@@ -27,10 +30,10 @@ class TokenAuth(HttpBearer):
 class TokenRateThrottle(SimpleRateThrottle):
     """A request counter per API token (per client address before authentication).
 
-    The window opens at the token's first request and lasts the rate's period; ``cache.add``
-    opens it and ``cache.incr`` counts, so concurrent requests in several gunicorn processes
-    cannot lose counts the way a read-modify-write history would (atomic on Redis; on the
-    database cache each step is one statement). The rate is read from
+    The window opens at the token's first request and lasts the rate's period. With Redis,
+    ``cache.add`` opens it and ``cache.incr`` counts (atomic); without, one upsert on the
+    RateWindow table does both. Either way concurrent requests in several gunicorn processes
+    cannot lose counts the way a read-modify-write would. The rate is read from
     ``settings.GUANXI_API_RATE`` on every request. One instance serves every request of a
     process across threads, so per-request state lives in a thread-local.
     """
@@ -55,6 +58,10 @@ class TokenRateThrottle(SimpleRateThrottle):
         num_requests, duration = self._current_rate()
         key = self.get_cache_key(request)
         now = self.timer()
+        if _cache_is_database():
+            count, opened = _window_count(key, now=now, duration=duration)
+            self._state.retry_after = max(1, math.ceil(opened + duration - now))
+            return count <= num_requests
         # Both keys are created together by the first request of a window and expire with it.
         self.cache.add(f"{key}:opened", now, duration)
         self.cache.add(f"{key}:count", 0, duration)
@@ -71,3 +78,32 @@ class TokenRateThrottle(SimpleRateThrottle):
     def wait(self) -> float:
         """Seconds until the current window closes and the counter starts again."""
         return float(getattr(self._state, "retry_after", 1))
+
+
+def _cache_is_database() -> bool:
+    # Redis counts in memory, three round trips; the database cache would take seventeen
+    # queries a request (culling counts, savepoints), so the database gets its own counter.
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    return backend.endswith("DatabaseCache")
+
+
+def _window_count(key: str, *, now: float, duration: int) -> tuple[int, float]:
+    """Count one request in ``key``'s window and return (count, when the window opened). One
+    statement: a window older than ``duration`` starts again at this request. Every SET
+    expression of the upsert reads the row as it was, on SQLite and PostgreSQL alike."""
+    quote = connection.ops.quote_name
+    table, key_, opened_, count_ = (
+        quote(name) for name in (RateWindow._meta.db_table, "key", "opened", "count")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({key_}, {opened_}, {count_}) VALUES (%s, %s, 1) "
+            f"ON CONFLICT ({key_}) DO UPDATE SET "
+            f"{count_} = CASE WHEN {table}.{opened_} <= %s THEN 1 "
+            f"ELSE {table}.{count_} + 1 END, "
+            f"{opened_} = CASE WHEN {table}.{opened_} <= %s THEN %s ELSE {table}.{opened_} END "
+            f"RETURNING {count_}, {opened_}",
+            [key, now, now - duration, now - duration, now],
+        )
+        count, opened = cursor.fetchone()
+    return int(count), float(opened)

@@ -248,3 +248,16 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RateWindow(models.Model):
+    """The API rate limit's counter per token (or client address) when there is no Redis: one row
+    per key, counted by a single upsert statement (core.api_auth), so concurrent requests in
+    several processes cannot lose counts, at one query per request instead of a cache's many."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    opened = models.FloatField()  # epoch seconds: the same number on both engines
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

@@ -40,6 +40,14 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         "customers-recycle", "45 2 * * *", "guanxi.customers.tasks.customers_recycle_task"
     ),
     ScheduledJob("exports-purge", "10 5 * * *", "guanxi.transfer.tasks.exports_purge_task"),
+    ScheduledJob("imports-purge", "25 5 * * *", "guanxi.transfer.tasks.imports_purge_task"),
+    # --- verification: every day of a quarter's first week, so that a scheduler that was down on
+    # the 1st still makes the quarter's tasks (the job is idempotent per customer and quarter).
+    ScheduledJob(
+        "verification-tasks",
+        "20 1 1-7 1,4,7,10 *",
+        "guanxi.customers.tasks.verification_tasks_create_task",
+    ),
 )
 
 

@@ -4,6 +4,7 @@ views."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
@@ -160,10 +161,25 @@ def _deleted_owner(instance: BaseModel) -> BaseModel | None:
     return None
 
 
+# --- restore guards ---
+# An app may refuse to bring some of its records back from the recycle bin by the plain restore
+# (a customer merged into another comes back only by undoing the merge, which moves its rows back
+# too). Registered from AppConfig.ready(), as note labels are, so core need not import the apps.
+_RESTORE_GUARDS: dict[type[models.Model], Callable[[Any], None]] = {}
+
+
+def object_restore_guard_register(model: type[models.Model], guard: Callable[[Any], None]) -> None:
+    """``guard(instance)`` raises an ApplicationError that says why, and what to do instead."""
+    _RESTORE_GUARDS[model] = guard
+
+
 def object_restore(*, instance: BaseModel, actor: Any) -> BaseModel:
     """Bring ``instance`` back from the recycle bin."""
     if instance.deleted_at is None:
         raise ApplicationError(_("This record is not in the recycle bin."), code="not_deleted")
+    guard = _RESTORE_GUARDS.get(type(instance))
+    if guard is not None:
+        guard(instance)
     owner = _deleted_owner(instance)
     if owner is not None:
         raise ApplicationError(

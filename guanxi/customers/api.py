@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from guanxi.core.audit import audit_changes_display
+from guanxi.core.quarters import quarter_clean, quarter_of
 from guanxi.customers import services
-from guanxi.customers.models import Contact, Customer, Need
+from guanxi.customers.models import Contact, Customer, Need, VerificationTask
 from guanxi.customers.permissions import (
+    churn_reason_get_for_user,
+    churn_reason_require_edit,
     contact_get_for_user,
     customer_get_for_claim,
     customer_get_for_user,
@@ -23,12 +29,20 @@ from guanxi.customers.permissions import (
     pool_policy_require_edit,
     tag_get_for_user,
     tag_require_create,
+    verification_report_require_view,
+    verification_task_get_for_user,
+    verification_tasks_require_create,
 )
 from guanxi.customers.schemas import (
+    ChurnBreakdownOut,
+    ChurnReasonIn,
+    ChurnReasonOut,
+    ChurnReasonPatchIn,
     ContactIn,
     ContactOut,
     ContactPage,
     ContactPatchIn,
+    CustomerArchiveIn,
     CustomerBulkIn,
     CustomerBulkOut,
     CustomerDuplicatesIn,
@@ -40,6 +54,7 @@ from guanxi.customers.schemas import (
     CustomerPage,
     CustomerPatchIn,
     CustomerReleaseIn,
+    CustomerRestoreIn,
     CustomerTagsIn,
     CustomerTransferIn,
     NeedCategoryIn,
@@ -59,8 +74,15 @@ from guanxi.customers.schemas import (
     TagIn,
     TagOut,
     TagPatchIn,
+    VerificationIn,
+    VerificationReportOut,
+    VerificationTaskOut,
+    VerificationTaskPage,
+    VerificationTasksCreatedOut,
 )
 from guanxi.customers.selectors import (
+    churn_breakdown,
+    churn_reason_list,
     contact_page,
     contact_personal_data,
     customer_detail,
@@ -73,6 +95,9 @@ from guanxi.customers.selectors import (
     need_unmet_summary,
     pool_policy_get,
     tag_list,
+    verification_report,
+    verification_stale_page,
+    verification_task_page,
 )
 
 router = Router(tags=["customers"])
@@ -133,6 +158,11 @@ def _customer_out(customer: Customer) -> dict[str, Any]:
         "last_activity_at": customer.last_activity_at,
         "previous_owner_id": customer.previous_owner_id,
         "released_at": customer.released_at,
+        # --- history library (the reason's code: customer_detail and the history list join it)
+        "archived_at": customer.archived_at,
+        "churn_reason": customer.churn_reason.code if customer.churn_reason_id else None,
+        "churn_note": customer.churn_note,
+        "verified_at": customer.verified_at,  # --- verification
         "version": customer.version,
         "created_at": customer.created_at,
         "updated_at": customer.updated_at,
@@ -180,12 +210,15 @@ def customer_index(
     owner_id: int | None = None,
     source: str = "",
     in_pool: bool | None = None,
+    archived: bool | None = None,
     sort: str = "-updated_at",
     cursor: str | None = None,
     limit: int = 50,
 ) -> dict[str, Any]:
     """Customers in your data scope and the pool; ``q`` searches names, pinyin, initials, phone
-    tails, credit codes and contact names. Keyset-paginated with ``cursor``."""
+    tails, credit codes and contact names. Keyset-paginated with ``cursor``. Churned and stopped
+    customers are in the history library, left out unless ``archived=1`` (only them) or a
+    ``lifecycle`` of churned or stopped asks for them."""
     page = customer_page(
         actor=request.auth,
         query=q,
@@ -198,6 +231,7 @@ def customer_index(
         owner=owner_id,
         source=source,
         in_pool=in_pool,
+        archived=archived,
         sort=sort,
         cursor=cursor,
         limit=limit,
@@ -232,6 +266,8 @@ def customer_add(request: HttpRequest, payload: CustomerIn) -> Status[Any]:
             parent=payload.parent_id,
             tags=payload.tags,
             allow_duplicates=payload.allow_duplicates,
+            churn_reason=payload.churn_reason,  # --- history library
+            churn_note=payload.churn_note or "",
         )
     except ValidationError as error:
         raise _api_fields(error) from error
@@ -797,3 +833,208 @@ def need_category_edit(request: HttpRequest, category_id: int, payload: NeedCate
     return services.need_category_update(
         actor=request.auth, category=category, data=data, expected_version=payload.version
     )
+
+
+# --- history library ----------------------------------------------------------------------------
+# Its list is GET /customers?archived=1. Moving in and out follows the customer's write rules.
+
+
+@router.post("/customers/{customer_id}/archive", response=CustomerOut)
+def customer_archive(request: HttpRequest, customer_id: int, payload: CustomerArchiveIn) -> Any:
+    """Move the customer into the history library as churned or stopped, with a reason code
+    (GET /churn-reasons) and details. PATCH with such a lifecycle does the same and needs the
+    same ``churn_reason``."""
+    customer = customer_get_for_user(request.auth, customer_id, write=True)
+    customer = services.customer_archive(
+        actor=request.auth,
+        customer=customer,
+        reason=payload.churn_reason,
+        note=payload.churn_note,
+        lifecycle=payload.lifecycle,
+        expected_version=payload.version,
+    )
+    return _customer_out(customer_detail(customer=customer))
+
+
+@router.post("/customers/{customer_id}/restore", response=CustomerOut)
+def customer_restore(request: HttpRequest, customer_id: int, payload: CustomerRestoreIn) -> Any:
+    """Bring the customer back from the history library as ``lifecycle``."""
+    customer = customer_get_for_user(request.auth, customer_id, write=True)
+    customer = services.customer_restore_from_history(
+        actor=request.auth,
+        customer=customer,
+        lifecycle=payload.lifecycle,
+        expected_version=payload.version,
+    )
+    return _customer_out(customer_detail(customer=customer))
+
+
+@router.get("/churn-breakdown", response=ChurnBreakdownOut)
+def churn_breakdown_index(
+    request: HttpRequest, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> dict[str, Any]:
+    """Customers in your data scope that went into the history library in the period (both days
+    included; by default the last twelve months), per churn reason."""
+    today = timezone.localdate()
+    date_from = date_from or today - dt.timedelta(days=364)
+    date_to = date_to or today
+    if date_from > date_to:
+        raise ValidationError(
+            {"date_to": [_("The end of the period comes before its start.")]}, code="invalid"
+        )
+    breakdown = churn_breakdown(actor=request.auth, date_from=date_from, date_to=date_to)
+    return {
+        "date_from": breakdown.date_from,
+        "date_to": breakdown.date_to,
+        "total": breakdown.total,
+        "items": [
+            {
+                "reason": row.reason.code if row.reason else "",
+                "reason_name": row.reason.name if row.reason else "",
+                "is_active": bool(row.reason and row.reason.is_active),
+                "churned": row.churned,
+                "stopped": row.stopped,
+                "total": row.total,
+                "share": breakdown.share(row),
+            }
+            for row in breakdown.rows
+        ],
+    }
+
+
+@router.get("/churn-reasons", response=list[ChurnReasonOut])
+def churn_reason_index(request: HttpRequest) -> Any:
+    """Every churn reason, in use or not (``is_active``), in the administrators' order."""
+    return list(churn_reason_list(include_inactive=True))
+
+
+@router.post("/churn-reasons", response={201: ChurnReasonOut})
+def churn_reason_add(request: HttpRequest, payload: ChurnReasonIn) -> Status[Any]:
+    """Administrators only."""
+    churn_reason_require_edit(request.auth)
+    reason = services.churn_reason_create(
+        actor=request.auth,
+        code=payload.code,
+        name=payload.name,
+        sort_order=payload.sort_order,
+        is_active=payload.is_active,
+    )
+    return Status(201, reason)
+
+
+@router.patch("/churn-reasons/{reason_id}", response=ChurnReasonOut)
+def churn_reason_edit(request: HttpRequest, reason_id: int, payload: ChurnReasonPatchIn) -> Any:
+    """Rename, reorder or switch off a reason (administrators); its code stays."""
+    reason = churn_reason_get_for_user(request.auth, reason_id, write=True)
+    data = {k: v for k, v in payload.dict(exclude_unset=True).items() if k != "version"}
+    return services.churn_reason_update(
+        actor=request.auth, reason=reason, data=data, expected_version=payload.version
+    )
+
+
+# --- verification -------------------------------------------------------------------------------
+
+
+def _verification_task_out(task: VerificationTask) -> dict[str, Any]:
+    return {
+        "id": task.pk,
+        "customer_id": task.customer_id,
+        "customer_name": task.customer.name,
+        "owner_id": task.owner_id,
+        "quarter": task.quarter,
+        "due_date": task.due_date,
+        "status": task.status,
+        "verified_by_id": task.verified_by_id,
+        "verified_at": task.verified_at,
+        "note": task.note,
+        "changes": task.changes if isinstance(task.changes, list) else [],
+        "version": task.version,
+        "created_at": task.created_at,
+    }
+
+
+@router.get("/verification-tasks", response=VerificationTaskPage)
+def verification_task_index(
+    request: HttpRequest, cursor: str | None = None, limit: int = 50
+) -> dict[str, Any]:
+    """Your open verification tasks of the current quarter (for the customers you own now), the
+    oldest first. Keyset-paginated with ``cursor``."""
+    page = verification_task_page(actor=request.auth, cursor=cursor, limit=limit)
+    return {
+        "items": [_verification_task_out(task) for task in page.items],
+        "next_cursor": page.next_cursor,
+    }
+
+
+@router.post("/verification-tasks/generate", response=VerificationTasksCreatedOut)
+def verification_tasks_generate(request: HttpRequest) -> dict[str, Any]:
+    """Administrators: make the current quarter's missing tasks now (the schedule does it in the
+    first week of each quarter). Idempotent: a second call creates nothing."""
+    verification_tasks_require_create(request.auth)
+    created = services.verification_tasks_create(actor=request.auth)
+    return {"quarter": quarter_of(), "created": created}
+
+
+@router.get("/verification-tasks/{task_id}", response=VerificationTaskOut)
+def verification_task_show(request: HttpRequest, task_id: int) -> dict[str, Any]:
+    """A task of a customer you can see."""
+    return _verification_task_out(verification_task_get_for_user(request.auth, task_id))
+
+
+@router.post("/verification-tasks/{task_id}/verify", response=VerificationTaskOut)
+def verification_task_verify(
+    request: HttpRequest, task_id: int, payload: VerificationIn
+) -> dict[str, Any]:
+    """Confirm the customer's contact data as correct (correct it first with PATCH
+    /contacts/{id}); records who and when. A task that is no longer open is a 409."""
+    task = verification_task_get_for_user(request.auth, task_id, write=True)
+    verified = services.verification_task_verify(actor=request.auth, task=task, note=payload.note)
+    verified.customer = task.customer
+    return _verification_task_out(verified)
+
+
+@router.get("/verification-report", response=VerificationReportOut)
+def verification_report_index(
+    request: HttpRequest,
+    quarter: str = "",
+    owner_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    """Sales managers and administrators: per owner, the active customers in your scope and how
+    many were not verified in ``quarter`` (``2026Q4``; the current one by default), and those
+    customers by name (optionally one owner's), keyset-paginated."""
+    verification_report_require_view(request.auth)
+    label = quarter_clean(quarter) if quarter.strip() else quarter_of()
+    report = verification_report(actor=request.auth, quarter=label)
+    page = verification_stale_page(
+        actor=request.auth, quarter=label, owner=owner_id, cursor=cursor, limit=limit
+    )
+    return {
+        "quarter": report.quarter,
+        "start": report.start,
+        "end": report.end,
+        "customers": report.customers,
+        "verified": report.verified,
+        "stale": report.stale,
+        "owners": [
+            {
+                "owner_id": row.owner.pk if row.owner else None,
+                "owner_name": row.owner.get_full_name() if row.owner else "",
+                "customers": row.customers,
+                "verified": row.verified,
+                "stale": row.stale,
+            }
+            for row in report.rows
+        ],
+        "stale_customers": [
+            {
+                "id": customer.pk,
+                "name": customer.name,
+                "owner_id": customer.owner_id,
+                "verified_at": customer.verified_at,
+            }
+            for customer in page.items
+        ],
+        "next_cursor": page.next_cursor,
+    }

@@ -30,3 +30,8 @@ class CustomersConfig(AppConfig):
             url_name="customers:customer-list",
             params=set(CustomerFilterForm.base_fields),
         )
+        # --- merge: a merged customer comes back from the recycle bin only by undoing the merge.
+        from guanxi.core.services import object_restore_guard_register
+        from guanxi.customers.merge.services import customer_restore_guard
+
+        object_restore_guard_register(Customer, customer_restore_guard)

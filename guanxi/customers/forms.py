@@ -3,6 +3,7 @@ as field errors (accounts.forms.apply_errors)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
@@ -13,9 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.forms import VersionedForm
+from guanxi.core.quarters import quarter_clean, quarter_of
 from guanxi.customers import services
-from guanxi.customers.models import Contact, Customer, Need, NeedCategory
+from guanxi.customers.models import ARCHIVED_LIFECYCLES, Contact, Customer, Need, NeedCategory
 from guanxi.customers.selectors import (
+    churn_reason_list,
     customer_visible_queryset,
     industry_list,
     region_city_choices,
@@ -62,6 +65,8 @@ class CustomerFilterForm(forms.Form):
         choices=[("", _("Pool and owned")), ("1", _("Pool only")), ("0", _("Owned only"))],
     )
     recycle_due = forms.BooleanField(required=False)
+    # --- history library: its tab (churned and stopped customers, out of every other list).
+    archived = forms.BooleanField(required=False)
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
 
     def __init__(self, *args: Any, owners: Any = (), tags: Any = None, **kwargs: Any) -> None:
@@ -99,6 +104,7 @@ class CustomerFilterForm(forms.Form):
             "source": data.get("source") or "",
             "in_pool": in_pool,
             "recycle_due": bool(data.get("recycle_due")),
+            "archived": True if data.get("archived") else None,
             "sort": data.get("sort") or "-updated_at",
         }
 
@@ -157,6 +163,21 @@ class CustomerForm(VersionedForm):
     # --- duplicates: shown with the warning that lists likely duplicates; ticking it confirms
     # them (services' allow_duplicates). Not a customer field: never in changed_data's changes.
     allow_duplicates = forms.BooleanField(label=_("File it anyway"), required=False)
+    # --- history library: what a move to churned or stopped needs (services check it).
+    churn_reason = forms.ChoiceField(
+        label=_("Churn reason"),
+        required=False,
+        help_text=_(
+            "Needed for churned or stopped cooperation: the customer then moves to the "
+            "history library."
+        ),
+    )
+    churn_note = forms.CharField(
+        label=_("Churn details"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     REGION_FIELDS = ("province_code", "city_code", "district_code")
     NOT_CUSTOMER_FIELDS = ("version", "allow_duplicates")
@@ -192,6 +213,13 @@ class CustomerForm(VersionedForm):
             ]
         self._parent_choices(customer)
         self._region_choices()
+        # --- history library: the reasons in use, and the one the customer keeps if switched off.
+        reasons = [(r.code, r.name) for r in churn_reason_list()]
+        if customer is not None and customer.churn_reason_id:
+            current = customer.churn_reason
+            if current.code not in {code for code, _name in reasons}:
+                reasons.append((current.code, current.name))
+        self.fields["churn_reason"].choices = [_BLANK, *reasons]
         # The HTMX cascade: a province brings its cities, a city its districts.
         options = reverse("customers:region-options")
         self.fields["province_code"].widget.attrs.update(
@@ -294,6 +322,9 @@ class CustomerForm(VersionedForm):
             "tags": [tag.pk for tag in customer.tags.all()],
             "parent": customer.parent_id,
             "version": customer.version,
+            # --- history library
+            "churn_reason": customer.churn_reason.code if customer.churn_reason_id else "",
+            "churn_note": customer.churn_note,
         }
 
 
@@ -715,3 +746,134 @@ class NeedCategoryForm(VersionedForm):
         super().__init__(*args, editing=editing, **kwargs)
         if editing:
             del self.fields["code"]
+
+
+# --- history library ----------------------------------------------------------------------------
+
+
+class CustomerArchiveForm(VersionedForm):
+    """Move a customer into the history library: churned or stopped, why, and the details."""
+
+    lifecycle = forms.ChoiceField(
+        label=_("Lifecycle"),
+        choices=[
+            (Customer.Lifecycle.CHURNED, Customer.Lifecycle.CHURNED.label),
+            (Customer.Lifecycle.STOPPED, Customer.Lifecycle.STOPPED.label),
+        ],
+    )
+    churn_reason = forms.ChoiceField(label=_("Churn reason"))
+    churn_note = forms.CharField(
+        label=_("Churn details"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("What happened, in a few words: who decided, what they went for instead."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, editing=True, **kwargs)
+        self.fields["churn_reason"].choices = [
+            _BLANK,
+            *((reason.code, reason.name) for reason in churn_reason_list()),
+        ]
+
+
+class CustomerRestoreForm(VersionedForm):
+    """Bring a customer back from the history library as one of the active lifecycles."""
+
+    lifecycle = forms.ChoiceField(
+        label=_("Lifecycle"),
+        choices=[
+            (value, label)
+            for value, label in Customer.Lifecycle.choices
+            if value not in ARCHIVED_LIFECYCLES
+        ],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, editing=True, **kwargs)
+
+
+class ChurnReasonForm(VersionedForm):
+    code = forms.SlugField(
+        label=_("Code"),
+        max_length=30,
+        help_text=_("Letters, digits, hyphens; fixed once saved (integrations send it)."),
+    )
+    name = forms.CharField(label=_("Name"), max_length=50)
+    sort_order = forms.IntegerField(label=_("Sort order"), min_value=0, max_value=100000)
+    is_active = forms.BooleanField(label=_("In use"), required=False)
+
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, editing=editing, **kwargs)
+        if editing:
+            del self.fields["code"]
+
+
+class ChurnBreakdownForm(forms.Form):
+    """The breakdown's period (GET). Unsaid, the last twelve months up to today."""
+
+    date_from = forms.DateField(
+        label=_("First day"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("Last day"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def period(self) -> tuple[Any, Any]:
+        """The period asked for, or the default; a bad one leaves its errors on the form."""
+        today = timezone.localdate()
+        default = (today - dt.timedelta(days=364), today)
+        if not self.is_valid():
+            return default
+        date_from = self.cleaned_data.get("date_from") or default[0]
+        date_to = self.cleaned_data.get("date_to") or default[1]
+        if date_from > date_to:
+            self.add_error("date_to", _("The end of the period comes before its start."))
+            return default
+        return date_from, date_to
+
+
+# --- verification -------------------------------------------------------------------------------
+
+
+class VerificationForm(forms.Form):
+    note = forms.CharField(
+        label=_("What changed (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Say how you checked (call, e-mail, visit) and anything the contact forms do not hold."
+        ),
+    )
+
+
+class VerificationReportForm(forms.Form):
+    """The report's quarter and owner (GET); what does not parse falls back to the current
+    quarter and everyone, with the error shown."""
+
+    quarter = forms.CharField(label=_("Quarter"), required=False, max_length=6)
+    owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args: Any, owners: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [
+            ("", _("All owners")),
+            *((user.pk, user.get_full_name()) for user in owners),
+        ]
+
+    def clean_quarter(self) -> str:
+        value = self.cleaned_data.get("quarter") or ""
+        if not value.strip():
+            return quarter_of()
+        try:
+            return quarter_clean(value)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["quarter"]) from error
+
+    def values(self) -> tuple[str, int | None]:
+        if not self.is_valid():
+            quarter = self.cleaned_data.get("quarter") or quarter_of()
+            return quarter, self.cleaned_data.get("owner")
+        return self.cleaned_data["quarter"], self.cleaned_data.get("owner")

@@ -95,6 +95,10 @@ class Customer(BaseModel):
         CLOSED = "closed", _("Closed deal")
         STRATEGIC = "strategic", _("Strategic")
         CHURNED = "churned", _("Churned")
+        # --- history library: the relationship ended on purpose or with the business (停止合作),
+        # as opposed to drifting to a competitor or away (流失). Both put the customer in the
+        # history library (ARCHIVED_LIFECYCLES).
+        STOPPED = "stopped", _("Stopped cooperation")
 
     class AccountClass(models.TextChoices):
         NONE = "none", _("Not a key account")
@@ -218,6 +222,46 @@ class Customer(BaseModel):
     # Derived (selectors.customer_name_key): the duplicate check finds equal keys through the
     # index customer_name_key and near ones among their neighbours in index order.
     name_key = models.CharField(_("name key"), max_length=200, blank=True, editable=False)
+    # --- history library ---
+    # A churned or stopped customer (lifecycle in ARCHIVED_LIFECYCLES) is in the history library:
+    # when it went there (the end of its tenure), why, and the lifecycle it had before, which the
+    # restore form offers back. services.customer_archive and customer_restore_from_history keep
+    # them in step with the lifecycle; the constraint customer_archive_consistent holds them so.
+    archived_at = models.DateTimeField(
+        _("moved to the history library at"), null=True, blank=True, editable=False
+    )
+    churn_reason = models.ForeignKey(
+        "ChurnReason",
+        verbose_name=_("churn reason"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="customers",
+        editable=False,
+    )
+    churn_note = models.TextField(_("churn details"), blank=True, editable=False)
+    archived_from = models.CharField(
+        _("lifecycle before the history library"),
+        max_length=20,
+        blank=True,
+        editable=False,
+        choices=Lifecycle.choices,
+    )
+    # --- verification ---
+    # When someone last confirmed the customer's contact data (services.verification_task_verify).
+    verified_at = models.DateTimeField(_("data verified at"), null=True, blank=True, editable=False)
+    # --- merge ---
+    # Set on a duplicate merged into another customer (CustomerMerge) while it waits in the
+    # recycle bin: its page leads to the survivor, and only undoing the merge brings it back.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_customers",
+        editable=False,
+    )
 
     audit_fields = (
         "kind",
@@ -244,6 +288,10 @@ class Customer(BaseModel):
         "protected_until",
         "previous_owner",
         "released_at",
+        # --- history library ---
+        "archived_at",
+        "churn_reason",
+        "churn_note",
     )
 
     class Meta:
@@ -274,6 +322,30 @@ class Customer(BaseModel):
             models.Index(fields=["owner", "last_activity_at"], name="customer_owner_activity"),
             # --- duplicates: equal and neighbouring name keys (selectors._name_neighbours).
             models.Index(fields=["name_key"], name="customer_name_key"),
+            # --- history library: its tab walks the list order among the few archived rows.
+            models.Index(
+                fields=["-updated_at", "-id"],
+                condition=Q(archived_at__isnull=False),
+                name="customer_archived_updated",
+            ),
+        ]
+        constraints = [
+            # --- history library: archived exactly when churned or stopped, always with a reason.
+            models.CheckConstraint(
+                condition=Q(
+                    lifecycle__in=("churned", "stopped"),
+                    archived_at__isnull=False,
+                    churn_reason__isnull=False,
+                )
+                | (
+                    ~Q(lifecycle__in=("churned", "stopped"))
+                    & Q(archived_at__isnull=True, churn_reason__isnull=True)
+                ),
+                name="customer_archive_consistent",
+                violation_error_message=_(
+                    "A churned or stopped customer needs a churn reason; no other customer has one."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -406,6 +478,8 @@ class Contact(BaseModel):
     consent_note = models.CharField(_("consent note"), max_length=255, blank=True)
     consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
     search_key = models.TextField(_("search key"), blank=True, editable=False)
+    # --- verification: when the owner last confirmed this contact's data as correct.
+    verified_at = models.DateTimeField(_("data verified at"), null=True, blank=True, editable=False)
 
     audit_fields = (
         "customer",
@@ -619,3 +693,183 @@ class NeedNote(models.Model):
 
     def __str__(self) -> str:
         return self.text[:50]
+
+
+# --- merge ---------------------------------------------------------------------------------------
+
+
+class CustomerMerge(models.Model):
+    """One merge of a duplicate (``merged``) into the customer kept (``survivor``): who, when,
+    which value each field took, the survivor's fields before and after, and exactly which rows
+    moved, so that undoing it moves back those rows and nothing else (customers.merge.services).
+
+    Audit entries cannot move (the trail is append-only), so the survivor's timeline reads the
+    merged record's entries through this row (selectors.customer_history). Not a domain record
+    of its own: no version, no recycle bin; undoing stamps ``undone_at`` and keeps the row."""
+
+    survivor = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer kept"),
+        on_delete=models.CASCADE,
+        related_name="merges",
+    )
+    # Null once the merged record is purged from the recycle bin: the undo then refuses, and the
+    # id and name below keep the history readable.
+    merged = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer merged"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    merged_record_id = models.BigIntegerField(_("ID of the customer merged"))
+    merged_name = models.CharField(_("name of the customer merged"), max_length=200)
+    merged_at = models.DateTimeField(_("merged at"), default=timezone.now)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("merged by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # {"name": "survivor" | "merged", ...}: the side each compared field was taken from.
+    values = models.JSONField(_("values chosen"), default=dict, blank=True)
+    # The survivor's compared fields (and owner) as audit snapshots, before and after the merge:
+    # undo restores a field only where it still has the value the merge gave it.
+    survivor_before = models.JSONField(_("survivor before"), default=dict, blank=True)
+    survivor_after = models.JSONField(_("survivor after"), default=dict, blank=True)
+    contact_ids = models.JSONField(_("contacts moved"), default=list, blank=True)
+    need_ids = models.JSONField(_("needs moved"), default=list, blank=True)
+    tag_ids_added = models.JSONField(_("tags added"), default=list, blank=True)
+    subsidiary_ids = models.JSONField(_("subsidiaries moved"), default=list, blank=True)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("undone by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # What the undo did: rows moved back, rows no longer there, fields that kept a newer value.
+    undo_report = models.JSONField(_("undo report"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+        ordering = ("-merged_at", "-id")
+        indexes = [
+            models.Index(fields=["survivor", "-merged_at"], name="customer_merge_survivor"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(survivor=models.F("merged_record_id")),
+                name="customer_merge_two_customers",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merged_name} → {self.survivor_id}"
+
+
+# --- history library ----------------------------------------------------------------------------
+
+# The lifecycles that put a customer in the history library (客户历史库).
+ARCHIVED_LIFECYCLES = (Customer.Lifecycle.CHURNED, Customer.Lifecycle.STOPPED)
+
+
+class ChurnReason(BaseModel):
+    """One entry of the configurable list of churn reasons (流失原因), seeded by migration 0015
+    and kept by administrators. A reason is switched off rather than deleted: the customers
+    archived with it keep it, and the breakdown still counts them under it."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    audit_fields = ("code", "name", "sort_order", "is_active")
+
+    class Meta:
+        verbose_name = _("churn reason")
+        verbose_name_plural = _("churn reasons")
+        ordering = ("sort_order", "id")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- verification -------------------------------------------------------------------------------
+
+
+class VerificationTask(BaseModel):
+    """One quarter's check of one customer's contact data (定期信息核对), for the customer's owner.
+
+    ``owner`` is who owned the customer when the task was made; whoever owns it now does the
+    check (a transfer does not leave it with someone who can no longer open the customer).
+    ``changes`` lists what was changed on the contacts while the task was open, recorded when
+    the owner confirms: field names only, never the values (they are personal data)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        VERIFIED = "verified", _("Verified")
+        SKIPPED = "skipped", _("Skipped")
+
+    # Purging a customer from the recycle bin takes its tasks with it.
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="verification_tasks",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    quarter = models.CharField(_("quarter"), max_length=6)  # "2026Q4"
+    due_date = models.DateField(_("due date"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("verified by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    changes = models.JSONField(_("changes"), default=list, blank=True)
+
+    audit_fields = ("status", "verified_by", "verified_at", "note")
+
+    class Meta:
+        verbose_name = _("verification task")
+        verbose_name_plural = _("verification tasks")
+        ordering = ("created_at", "id")
+        constraints = [
+            # One task per customer and quarter: the quarterly job may run any number of times.
+            models.UniqueConstraint(
+                fields=["customer", "quarter"], name="verification_task_once_per_quarter"
+            ),
+        ]
+        indexes = [
+            # "My verification tasks" and the stale-data report: one quarter's tasks by status.
+            models.Index(
+                fields=["quarter", "status", "created_at", "id"], name="verification_quarter"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} · {self.quarter}"
+
+    def recycle_label(self) -> str:
+        return str(self)

@@ -13,11 +13,20 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.roles import Role
 from guanxi.core.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
-from guanxi.customers.models import Contact, Customer, Need, NeedCategory, Tag
+from guanxi.customers.models import (
+    ChurnReason,
+    Contact,
+    Customer,
+    Need,
+    NeedCategory,
+    Tag,
+    VerificationTask,
+)
 from guanxi.customers.selectors import (
     contact_visible_queryset,
     customer_visible_queryset,
     need_visible_queryset,
+    verification_task_visible_queryset,
 )
 
 CUSTOMER_MANAGERS = frozenset({Role.ADMINISTRATOR, Role.SALES_MANAGER})
@@ -203,3 +212,67 @@ def _row_id(value: Any) -> int:
     overflow in the database driver."""
     number = _int(value)
     return number if 0 < number < 2**63 else -1
+
+
+# --- history library ----------------------------------------------------------------------------
+# Moving a customer into the history library and back follows the write rules of the customer
+# (its owner, managers and administrators in their scope): customer_get_for_user(write=True).
+# The churn reasons are reference data that administrators keep; everyone reads them, and the
+# breakdown counts whatever each reader's data scope holds.
+
+
+def churn_reason_can_edit(actor: Any) -> bool:
+    return _active(actor) and actor.role == Role.ADMINISTRATOR
+
+
+def churn_reason_require_edit(actor: Any) -> None:
+    if not churn_reason_can_edit(actor):
+        raise PermissionDeniedError()
+
+
+def churn_reason_get_for_user(actor: Any, pk: Any, *, write: bool = False) -> ChurnReason:
+    reason = ChurnReason.objects.filter(pk=_row_id(pk)).first()
+    if reason is None or not _active(actor):
+        raise NotFoundError()
+    if write and not churn_reason_can_edit(actor):
+        raise PermissionDeniedError()
+    return reason
+
+
+# --- verification -------------------------------------------------------------------------------
+# A task is part of its customer's record: whoever sees the customer sees its task, whoever
+# writes the customer (its owner first of all) confirms it. The stale-data report is for those
+# who answer for a team's data: sales managers and administrators, each within their scope.
+# Creating a quarter's tasks by hand, outside the schedule, is for administrators.
+
+
+def verification_task_get_for_user(actor: Any, pk: Any, *, write: bool = False) -> VerificationTask:
+    task = (
+        verification_task_visible_queryset(actor=actor)
+        .select_related("customer")
+        .filter(pk=_row_id(pk))
+        .first()
+    )
+    if task is None:
+        raise NotFoundError()
+    if write and not customer_can_write(actor, task.customer):
+        raise PermissionDeniedError()
+    return task
+
+
+def verification_report_can_view(actor: Any) -> bool:
+    return customer_manages(actor)
+
+
+def verification_report_require_view(actor: Any) -> None:
+    if not verification_report_can_view(actor):
+        raise PermissionDeniedError()
+
+
+def verification_tasks_can_create(actor: Any) -> bool:
+    return _active(actor) and actor.role == Role.ADMINISTRATOR
+
+
+def verification_tasks_require_create(actor: Any) -> None:
+    if not verification_tasks_can_create(actor):
+        raise PermissionDeniedError()

@@ -66,6 +66,16 @@ class CustomerOut(Schema):
     last_activity_at: dt.datetime | None
     previous_owner_id: int | None
     released_at: dt.datetime | None
+    # --- history library
+    archived_at: dt.datetime | None = Field(
+        None, description="When it went into the history library (churned or stopped)."
+    )
+    churn_reason: str | None = Field(None, description="Churn reason code (GET /churn-reasons).")
+    churn_note: str = ""
+    # --- verification
+    verified_at: dt.datetime | None = Field(
+        None, description="When its contact data was last confirmed (quarterly verification)."
+    )
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -96,6 +106,14 @@ class CustomerIn(Schema):
     first_needs: str = Field("", max_length=10000)
     parent_id: int | None = None
     tags: list[int] = []
+    # --- history library
+    churn_reason: str | None = Field(
+        None,
+        max_length=30,
+        description="Churn reason code (GET /churn-reasons); required with lifecycle churned or "
+        "stopped, which put the customer in the history library.",
+    )
+    churn_note: str | None = Field(None, max_length=2000)
     allow_duplicates: bool = Field(
         False,
         description="Confirm likely duplicates (409 duplicate_suspected lists them) and save "
@@ -121,6 +139,14 @@ class CustomerPatchIn(Schema):
     first_contact_date: dt.date | None = None
     first_needs: str | None = Field(None, max_length=10000)
     parent_id: int | None = None
+    # --- history library
+    churn_reason: str | None = Field(
+        None,
+        max_length=30,
+        description="Churn reason code (GET /churn-reasons); required with lifecycle churned or "
+        "stopped, which put the customer in the history library.",
+    )
+    churn_note: str | None = Field(None, max_length=2000)
     allow_duplicates: bool = Field(
         False,
         description="Confirm likely duplicates (409 duplicate_suspected lists them) and save "
@@ -431,3 +457,120 @@ class NeedGapGroupOut(Schema):
 class NeedUnmetOut(Schema):
     groups: list[NeedGapGroupOut]
     total: int
+
+
+# --- history library ----------------------------------------------------------------------------
+
+
+class CustomerArchiveIn(Schema):
+    version: int | None = Field(None, description="The version you read; a stale one is a 409.")
+    lifecycle: Literal["churned", "stopped"] = "churned"
+    churn_reason: str = Field(..., max_length=30, description="Code from GET /churn-reasons.")
+    churn_note: str = Field("", max_length=2000)
+
+
+class CustomerRestoreIn(Schema):
+    version: int | None = Field(None, description="The version you read; a stale one is a 409.")
+    lifecycle: Literal["potential", "intent", "closed", "strategic"]
+
+
+class ChurnReasonOut(Schema):
+    id: int
+    code: str
+    name: str
+    sort_order: int
+    is_active: bool
+    version: int
+
+
+class ChurnReasonIn(Schema):
+    code: str = Field(..., max_length=30, description="Letters, digits, hyphens; fixed once set.")
+    name: str = Field(..., max_length=50)
+    sort_order: int = Field(0, ge=0, le=100000)
+    is_active: bool = True
+
+
+class ChurnReasonPatchIn(Schema):
+    version: int = Field(..., description=_VERSION)
+    name: str | None = Field(None, max_length=50)
+    sort_order: int | None = Field(None, ge=0, le=100000)
+    is_active: bool | None = None
+
+
+class ChurnBreakdownItemOut(Schema):
+    reason: str = Field(..., description="Churn reason code.")
+    reason_name: str
+    is_active: bool
+    churned: int
+    stopped: int
+    total: int
+    share: float = Field(..., description="Percent of the period's total.")
+
+
+class ChurnBreakdownOut(Schema):
+    date_from: dt.date
+    date_to: dt.date
+    total: int
+    items: list[ChurnBreakdownItemOut]
+
+
+# --- verification -------------------------------------------------------------------------------
+
+
+class VerificationTaskOut(Schema):
+    id: int
+    customer_id: int
+    customer_name: str
+    owner_id: int | None = Field(..., description="Who owned the customer when the task was made.")
+    quarter: str
+    due_date: dt.date
+    status: str
+    verified_by_id: int | None
+    verified_at: dt.datetime | None
+    note: str
+    changes: list[dict[str, Any]] = Field(
+        ..., description="What was done to the contacts while the task was open (field names)."
+    )
+    version: int
+    created_at: dt.datetime
+
+
+class VerificationTaskPage(Schema):
+    items: list[VerificationTaskOut]
+    next_cursor: str | None
+
+
+class VerificationIn(Schema):
+    note: str = Field("", max_length=2000)
+
+
+class VerificationTasksCreatedOut(Schema):
+    quarter: str
+    created: int
+
+
+class VerificationOwnerOut(Schema):
+    owner_id: int | None
+    owner_name: str
+    customers: int
+    verified: int
+    stale: int
+
+
+class VerificationStaleCustomerOut(Schema):
+    id: int
+    name: str
+    owner_id: int | None
+    verified_at: dt.datetime | None
+
+
+class VerificationReportOut(Schema):
+    quarter: str
+    start: dt.date
+    end: dt.date
+    customers: int
+    verified: int
+    stale: int
+    owners: list[VerificationOwnerOut]
+    stale_customers: list[VerificationStaleCustomerOut]
+    next_cursor: str | None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,12 +12,23 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection
-from django.db.models import BooleanField, Count, F, Prefetch, Q, QuerySet, Window
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Window,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.accounts.models import User
 from guanxi.core.audit import object_type_of
 from guanxi.core.china.credit_code import credit_code_clean
 from guanxi.core.china.names import company_name_key, company_name_similarity
@@ -35,16 +45,21 @@ from guanxi.core.china.search import (
 )
 from guanxi.core.models import AuditEntry, Region
 from guanxi.core.pagination import Page, keyset_paginate
+from guanxi.core.quarters import quarter_bounds, quarter_of
 from guanxi.core.scope import scope_q
 from guanxi.customers.models import (
+    ARCHIVED_LIFECYCLES,
+    ChurnReason,
     Contact,
     Customer,
+    CustomerMerge,
     Industry,
     Need,
     NeedCategory,
     NeedNote,
     PoolPolicy,
     Tag,
+    VerificationTask,
 )
 
 CUSTOMER_SORTS: dict[str, tuple[str, ...]] = {
@@ -90,25 +105,51 @@ def customer_visible_queryset(*, actor: Any) -> QuerySet[Customer]:
     return Customer.objects.filter(customer_visible_q(actor))
 
 
-# PostgreSQL's statistics see no frequent digit token (every phone tail and credit code in the
-# keys is unique), so the planner takes any digit term for a rare one, whatever it matches: "13"
-# was planned as a GIN bitmap of a quarter of a million customers and a sort of all of them,
-# 2.6 s at a million (bench/customers_list_search.py). So a digit term's density among the newest
-# rows decides instead; at this share or more, walking the list's own order finds a page within
-# a few thousand rows, and the term stays out of the index condition.
+# Which plan serves a search page best depends on how many rows a term matches, and PostgreSQL's
+# guess is poor for what users type. Digits and Latin letters begin many distinct tokens (phone
+# tails, credit codes, spellings, private phone numbers) that its statistics never count as
+# frequent: "13" was taken for a rare term and planned as a GIN bitmap of a quarter of a million
+# customers and a sort of all of them (2.6 s at a million, bench/customers_list_search.py). Chinese
+# terms it counts well, yet it walks the list order for a term matching 3,600 rows, underrating
+# that walk (68 ms, against 9 ms through the index). So a term's share of the newest rows decides:
+# below the dense share, the planner is pushed towards the index; from the walk share, a term of
+# letters or digits is left out of the index, and walking the list order finds a page within a few
+# thousand rows even in a rep's scope. In between, the index keeps the sort to a few per cent.
 SEARCH_DENSITY_PROBE_ROWS = 2000
 SEARCH_DENSE_SHARE = 0.005
-_DIGIT = re.compile(r"[0-9]")
+SEARCH_WALK_SHARE = 0.02
 
 
-def _search_term_is_dense(table: str, term: str) -> bool:
+def _search_shares(table: str, terms: list[str]) -> dict[str, float]:
+    """Each term's share of the table's newest rows, all in one query."""
+    counts = ", ".join(
+        ["count(*) FILTER (WHERE strpos(' ' || \"search_key\", %s) <> 0)"] * len(terms)
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT count(*) FROM (SELECT "search_key" FROM "{table}" ORDER BY "id" DESC '
-            f"LIMIT %s) newest WHERE strpos(' ' || \"search_key\", %s) > 0",
-            [SEARCH_DENSITY_PROBE_ROWS, f" {term}"],
+            f'SELECT count(*), {counts} FROM (SELECT "search_key" FROM "{table}" '
+            'ORDER BY "id" DESC LIMIT %s) newest',
+            [*(f" {term}" for term in terms), SEARCH_DENSITY_PROBE_ROWS],
         )
-        return cursor.fetchone()[0] >= SEARCH_DENSITY_PROBE_ROWS * SEARCH_DENSE_SHARE
+        rows, *found = cursor.fetchone()
+    return {term: count / max(rows, 1) for term, count in zip(terms, found, strict=True)}
+
+
+def _search_text_test(column: str, terms: list[str], *, dense: bool) -> RawSQL:
+    """Some token of the key begins with one of ``terms``: the index's rule on the key's text, at
+    a fraction of the cost of building the vector, which PostgreSQL then builds only for rows that
+    pass (a walk through the list order takes a fifth of the time). The planner reads "> 0" as
+    selective and "<> 0" as not: a rare term's test tips it to the index, a dense term's leaves its
+    estimate alone (as selective, it sent a common term with a lifecycle filter into a bitmap of
+    240,000 rows, 170 ms instead of 14)."""
+    test = "<> 0" if dense else "> 0"
+    tests = " OR ".join([f"strpos(' ' || {column}, %s) {test}"] * len(terms))
+    return RawSQL(f"({tests})", [f" {term}" for term in terms], output_field=BooleanField())
+
+
+def _search_walks(term: str, share: float) -> bool:
+    # has_private_form: the term is not all Chinese, whose shares the planner knows itself.
+    return share >= SEARCH_WALK_SHARE and has_private_form([term])
 
 
 def _search(
@@ -130,14 +171,28 @@ def _search(
     table = queryset.model._meta.db_table
     alternatives = private_terms(terms)
     if connection.vendor == "postgresql":
-        vector = postgres_vector_sql(f'"{table}"."search_key"')
-        private = owned.filter(
-            RawSQL(
-                f"{vector} @@ %s::tsquery",
-                [tsquery_text_any(alternatives)],
-                output_field=BooleanField(),
+        column = f'"{table}"."search_key"'
+        # A dense private prefix ("·13": every phone number) through the GIN index meant a bitmap
+        # of every customer's numbers, a second per search; on the owner's rows a text test does.
+        shares = _search_shares(table, [term for group in alternatives for term in group])
+        indexed = []
+        private = owned
+        for group in alternatives:
+            dense = max(shares[term] for term in group)
+            private = private.filter(
+                _search_text_test(column, group, dense=dense >= SEARCH_DENSE_SHARE)
             )
-        )
+            if dense < SEARCH_WALK_SHARE:
+                indexed.append(group)
+        if indexed:
+            vector = postgres_vector_sql(column)
+            private = private.filter(
+                RawSQL(
+                    f"{vector} @@ %s::tsquery",
+                    [tsquery_text_any(indexed)],
+                    output_field=BooleanField(),
+                )
+            )
     else:
         fts = f"{table}_fts"
         private = owned.filter(
@@ -152,22 +207,11 @@ def _search_public(queryset: QuerySet, terms: list[str]) -> QuerySet:
     table = queryset.model._meta.db_table
     if connection.vendor == "postgresql":
         column = f'"{table}"."search_key"'
-        # Every term also as a test on the key's text, the same rule (some token begins with the
-        # term) at a fraction of the cost of building the vector, which PostgreSQL then builds
-        # only for rows that pass: where it walks the list order and filters (common terms), a
-        # page takes a fifth of the time. The planner also counts the test as selective, which
-        # sends mid-frequency terms (3,600 matches: 68 ms walking, 9 ms) through the index.
+        shares = _search_shares(table, terms)
         for term in terms:
-            queryset = queryset.filter(
-                RawSQL(
-                    f"strpos(' ' || {column}, %s) > 0", [f" {term}"], output_field=BooleanField()
-                )
-            )
-        indexed = [
-            term
-            for term in terms
-            if not (_DIGIT.search(term) and _search_term_is_dense(table, term))
-        ]
+            dense = shares[term] >= SEARCH_DENSE_SHARE
+            queryset = queryset.filter(_search_text_test(column, [term], dense=dense))
+        indexed = [term for term in terms if not _search_walks(term, shares[term])]
         if not indexed:
             return queryset
         vector = postgres_vector_sql(column)
@@ -194,9 +238,17 @@ def customer_list(
     source: str = "",
     in_pool: bool | None = None,
     recycle_due: bool = False,
+    archived: bool | None = None,
 ) -> QuerySet[Customer]:
-    """The customers ``actor`` may see, filtered and searched; always inside the data scope."""
+    """The customers ``actor`` may see, filtered and searched; always inside the data scope.
+
+    ``archived``: the history library (True) or the active customers (False). Unsaid, a list
+    shows the active ones, unless its lifecycle filter asks for churned or stopped."""
     customers = customer_visible_queryset(actor=actor)
+    # --- history library: archived customers leave every list and search unless asked for.
+    if archived is None:
+        archived = lifecycle in ARCHIVED_LIFECYCLES
+    customers = customers.filter(archived_at__isnull=not archived)
     if lifecycle:
         customers = customers.filter(lifecycle=lifecycle)
     if account_class:
@@ -255,6 +307,9 @@ def customer_page(
     (bench/customers_list_search.py)."""
     ordering = _ordering(sort, CUSTOMER_SORTS)
     customers = customer_list(actor=actor, **filters)
+    # --- history library: its rows name their churn reason.
+    if related and (filters.get("archived") or filters.get("lifecycle") in ARCHIVED_LIFECYCLES):
+        related = (*related, "churn_reason")
     if related:  # select_related() with no names would follow every foreign key
         customers = customers.select_related(*related)
     customers = customers.prefetch_related(
@@ -275,6 +330,7 @@ def customer_detail(*, customer: Customer) -> Customer:
             "department",
             "parent",
             "previous_owner",
+            "churn_reason",  # --- history library
         )
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name", "id")))
         .get(pk=customer.pk)
@@ -391,12 +447,61 @@ def customer_history(*, customer: Customer, limit: int = 50) -> list[AuditEntry]
     For anyone who may see the customer: it is the record's history, not the audit trail at
     large. Contacts' entries stay out, since they carry phone numbers; should they ever come in,
     the timeline shows them through core.audit_display, which masks them as the audit trail
-    does."""
-    return list(
-        AuditEntry.objects.filter(
-            object_type=object_type_of(Customer), object_id=str(customer.pk)
-        ).order_by("-occurred_at", "-id")[:limit]
+    does.
+
+    --- merge: audit entries cannot move (the trail is append-only), so the history of every
+    customer merged into this one (CustomerMerge, not undone) comes in here, up to its merge;
+    each such entry carries ``merged_from``, the merged customer's name, for the timeline."""
+    sources = customer_merged_sources(customer_id=customer.pk)
+    condition = Q(object_id=str(customer.pk))
+    for source in sources.values():
+        condition |= Q(object_id=str(source.customer_id), occurred_at__lt=source.merged_at)
+    entries = list(
+        AuditEntry.objects.filter(condition, object_type=object_type_of(Customer)).order_by(
+            "-occurred_at", "-id"
+        )[:limit]
     )
+    for entry in entries:
+        source = sources.get(entry.object_id)
+        entry.merged_from = source.name if source is not None else ""
+    return entries
+
+
+# --- merge ---------------------------------------------------------------------------------------
+
+MERGE_CHAIN_LIMIT = 20
+"""How many merges deep the history of merged customers is followed (A into B, B into C …)."""
+
+
+@dataclass(frozen=True)
+class MergedSource:
+    """A customer merged into another, directly or through a chain of merges: its history up to
+    ``merged_at`` belongs to the survivor's."""
+
+    customer_id: int
+    name: str
+    merged_at: dt.datetime
+
+
+def customer_merged_sources(*, customer_id: int) -> dict[str, MergedSource]:
+    """The customers merged into ``customer_id`` and not separated again, by id as a string (the
+    audit trail's object_id), following chains of merges. One query per link of a chain; one in
+    all for a customer nothing was merged into."""
+    found: dict[str, MergedSource] = {}
+    frontier = [customer_id]
+    for _depth in range(MERGE_CHAIN_LIMIT):
+        merges = CustomerMerge.objects.filter(
+            survivor_id__in=frontier, undone_at__isnull=True
+        ).values_list("merged_record_id", "merged_name", "merged_at")
+        frontier = []
+        for merged_id, name, merged_at in merges:
+            key = str(merged_id)
+            if key not in found and merged_id != customer_id:
+                found[key] = MergedSource(customer_id=merged_id, name=name, merged_at=merged_at)
+                frontier.append(merged_id)
+        if not frontier:
+            break
+    return found
 
 
 def region_city_choices(*, province_code: str) -> QuerySet[Region]:
@@ -955,7 +1060,13 @@ def recycle_due_q(*, now: dt.datetime | None = None, policy: PoolPolicy | None =
     cutoff = horizon - dt.timedelta(days=policy.recycle_after_days)
     idle = Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, updated_at__lt=cutoff)
     unprotected = Q(protected_until__isnull=True) | Q(protected_until__lte=horizon)
-    return Q(owner__isnull=False) & idle & unprotected & ~Q(lifecycle__in=RECYCLE_EXEMPT_LIFECYCLES)
+    # --- history library: archived customers are never recycled (archived_at).
+    return (
+        Q(owner__isnull=False, archived_at__isnull=True)
+        & idle
+        & unprotected
+        & ~Q(lifecycle__in=RECYCLE_EXEMPT_LIFECYCLES)
+    )
 
 
 def customers_recycle_upcoming(*, now: dt.datetime | None = None) -> QuerySet[Customer]:
@@ -966,6 +1077,8 @@ def customer_recycle_at(*, customer: Customer, policy: PoolPolicy | None = None)
     """When the recycle job will take ``customer`` back to the pool if nobody works on it; None
     for pool customers and for deals, which are never recycled for being quiet."""
     if customer.owner_id is None or customer.lifecycle in RECYCLE_EXEMPT_LIFECYCLES:
+        return None
+    if customer.archived_at is not None:  # --- history library: never recycled
         return None
     policy = policy or pool_policy_get()
     idle_since = customer.last_activity_at or customer.updated_at
@@ -1192,3 +1305,261 @@ def need_history(*, need: Need, limit: int = 100) -> list[NeedHistoryItem]:
 def need_category_list(*, include_inactive: bool = False) -> QuerySet[NeedCategory]:
     categories = NeedCategory.objects.order_by("sort_order", "id")
     return categories if include_inactive else categories.filter(is_active=True)
+
+
+# --- history library ----------------------------------------------------------------------------
+
+
+def churn_reason_list(*, include_inactive: bool = False) -> QuerySet[ChurnReason]:
+    reasons = ChurnReason.objects.order_by("sort_order", "id")
+    return reasons if include_inactive else reasons.filter(is_active=True)
+
+
+@dataclass(frozen=True)
+class CustomerTenure:
+    """How long a customer was with us: from the first contact (or, unknown, from when it was
+    filed) to when it went into the history library, or to today for an active one."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def days(self) -> int:
+        return max(0, (self.end - self.start).days)
+
+
+def customer_tenure(*, customer: Customer) -> CustomerTenure:
+    start = customer.first_contact_date or timezone.localdate(customer.created_at)
+    end = timezone.localdate(customer.archived_at) if customer.archived_at else timezone.localdate()
+    return CustomerTenure(start=start, end=end)
+
+
+def customer_last_order(*, customer: Customer) -> Any:
+    """The customer's most recent order, for the history library. There are no orders yet
+    (C7): None, which pages show as "—", until the sales app answers here."""
+    return None
+
+
+@dataclass(frozen=True)
+class ChurnBreakdownRow:
+    reason: ChurnReason | None
+    churned: int
+    stopped: int
+
+    @property
+    def total(self) -> int:
+        return self.churned + self.stopped
+
+
+@dataclass(frozen=True)
+class ChurnBreakdown:
+    date_from: dt.date
+    date_to: dt.date
+    rows: list[ChurnBreakdownRow]
+
+    @property
+    def total(self) -> int:
+        return sum(row.total for row in self.rows)
+
+    def share(self, row: ChurnBreakdownRow) -> float:
+        return round(100 * row.total / self.total, 1) if self.total else 0.0
+
+
+def churn_breakdown(*, actor: Any, date_from: dt.date, date_to: dt.date) -> ChurnBreakdown:
+    """Customers in ``actor``'s data scope that went into the history library between the two
+    days (inclusive, in the deployment's time zone), counted per churn reason and split into
+    churned and stopped; one grouped query. Every reason in use is listed, with zeros; a reason
+    switched off appears only where it still counts customers. A customer restored since is no
+    longer counted: its spell in the history library stays in its timeline."""
+    zone = timezone.get_current_timezone()
+    start = dt.datetime.combine(date_from, dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    counts = {
+        row["churn_reason"]: row
+        for row in customer_visible_queryset(actor=actor)
+        .filter(archived_at__gte=start, archived_at__lt=end)
+        .values("churn_reason")
+        .annotate(
+            churned=Count("pk", filter=Q(lifecycle=Customer.Lifecycle.CHURNED)),
+            stopped=Count("pk", filter=Q(lifecycle=Customer.Lifecycle.STOPPED)),
+        )
+        .order_by()
+    }
+    rows = []
+    for reason in churn_reason_list(include_inactive=True):
+        found = counts.get(reason.pk)
+        if found is None and not reason.is_active:
+            continue
+        rows.append(
+            ChurnBreakdownRow(
+                reason=reason,
+                churned=found["churned"] if found else 0,
+                stopped=found["stopped"] if found else 0,
+            )
+        )
+    return ChurnBreakdown(date_from=date_from, date_to=date_to, rows=rows)
+
+
+# --- verification -------------------------------------------------------------------------------
+
+VERIFICATION_CHANGES_LIMIT = 50
+"""How many contact changes a verification records (and its page lists) at most."""
+
+
+def verification_task_visible_queryset(*, actor: Any) -> QuerySet[VerificationTask]:
+    """Tasks of live customers ``actor`` may see: the scope is the customer's."""
+    if not _is_active_user(actor):
+        return VerificationTask.objects.none()
+    return VerificationTask.objects.filter(
+        customer_visible_q(actor, prefix="customer__"), customer__deleted_at__isnull=True
+    )
+
+
+def verification_task_list_mine(
+    *, actor: Any, quarter: str | None = None
+) -> QuerySet[VerificationTask]:
+    """The open tasks of ``quarter`` (the current one by default) for the customers ``actor``
+    owns now, whoever owned them when the task was made; the oldest first."""
+    if not _is_active_user(actor):
+        return VerificationTask.objects.none()
+    return VerificationTask.objects.filter(
+        quarter=quarter or quarter_of(),
+        status=VerificationTask.Status.OPEN,
+        customer__owner=actor,
+        customer__deleted_at__isnull=True,
+        customer__archived_at__isnull=True,
+    )
+
+
+def verification_task_page(
+    *, actor: Any, quarter: str | None = None, cursor: str | None = None, limit: int = 50
+) -> Page:
+    tasks = verification_task_list_mine(actor=actor, quarter=quarter).select_related("customer")
+    return keyset_paginate(tasks, ordering=("created_at", "id"), cursor=cursor, limit=limit)
+
+
+def verification_task_open_for(*, customer: Customer) -> VerificationTask | None:
+    """The customer's open task of the current quarter, if it has one."""
+    return VerificationTask.objects.filter(
+        customer=customer, quarter=quarter_of(), status=VerificationTask.Status.OPEN
+    ).first()
+
+
+def verification_contact_changes(
+    *, customer: Customer, since: dt.datetime, limit: int = VERIFICATION_CHANGES_LIMIT
+) -> list[dict[str, Any]]:
+    """What was done to the customer's contacts since ``since`` (added, changed, removed), from
+    the audit trail, oldest first: who, when, which contact and which fields. Field names only:
+    the values are personal data, and the trail keeps them for those who may see them."""
+    contacts = dict(Contact.all_objects.filter(customer=customer).values_list("pk", "name"))
+    if not contacts:
+        return []
+    entries = AuditEntry.objects.filter(
+        object_type=object_type_of(Contact),
+        object_id__in=[str(pk) for pk in contacts],
+        occurred_at__gte=since,
+        action__in=(
+            AuditEntry.Action.CREATE,
+            AuditEntry.Action.UPDATE,
+            AuditEntry.Action.DELETE,
+            AuditEntry.Action.RESTORE,
+        ),
+    ).order_by("occurred_at", "id")[:limit]
+    return [
+        {
+            "contact_id": int(entry.object_id),
+            "contact": contacts.get(int(entry.object_id), entry.object_label),
+            "action": entry.action,
+            "fields": sorted(entry.changes) if entry.action == AuditEntry.Action.UPDATE else [],
+            "by": entry.actor_label,
+            "at": entry.occurred_at.isoformat(),
+        }
+        for entry in entries
+    ]
+
+
+@dataclass(frozen=True)
+class VerificationOwnerRow:
+    owner: Any
+    customers: int
+    verified: int
+
+    @property
+    def stale(self) -> int:
+        return self.customers - self.verified
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    quarter: str
+    start: dt.date
+    end: dt.date
+    rows: list[VerificationOwnerRow]
+
+    @property
+    def customers(self) -> int:
+        return sum(row.customers for row in self.rows)
+
+    @property
+    def verified(self) -> int:
+        return sum(row.verified for row in self.rows)
+
+    @property
+    def stale(self) -> int:
+        return self.customers - self.verified
+
+
+def _verification_scope(*, actor: Any) -> QuerySet[Customer]:
+    """The customers a verification report covers: active (not in the history library) and
+    owned, inside ``actor``'s data scope. Pool customers have nobody to check them."""
+    return customer_visible_queryset(actor=actor).filter(
+        archived_at__isnull=True, owner__isnull=False
+    )
+
+
+def _verified_in(quarter: str) -> Exists:
+    return Exists(
+        VerificationTask.objects.filter(
+            customer=OuterRef("pk"), quarter=quarter, status=VerificationTask.Status.VERIFIED
+        )
+    )
+
+
+def verification_report(*, actor: Any, quarter: str) -> VerificationReport:
+    """Per owner: the active customers in ``actor``'s scope and how many of them had their data
+    verified in ``quarter`` (a verified task of that quarter); one grouped query, and one for
+    the owners' names. Owners with the most unverified customers first."""
+    start, end = quarter_bounds(quarter)
+    grouped = (
+        _verification_scope(actor=actor)
+        .annotate(is_verified=_verified_in(quarter))
+        .values("owner")
+        .annotate(total=Count("pk"), verified=Count("pk", filter=Q(is_verified=True)))
+        .order_by()
+    )
+    counts = list(grouped)
+    owners = User.objects.in_bulk([row["owner"] for row in counts])
+    rows = [
+        VerificationOwnerRow(
+            owner=owners.get(row["owner"]), customers=row["total"], verified=row["verified"]
+        )
+        for row in counts
+    ]
+    rows.sort(key=lambda row: (-row.stale, str(row.owner)))
+    return VerificationReport(quarter=quarter, start=start, end=end, rows=rows)
+
+
+def verification_stale_page(
+    *,
+    actor: Any,
+    quarter: str,
+    owner: int | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """The customers of the report that were not verified in ``quarter``, by name."""
+    customers = _verification_scope(actor=actor).filter(~_verified_in(quarter))
+    if owner is not None:
+        customers = customers.filter(owner_id=owner)
+    customers = customers.select_related("owner")
+    return keyset_paginate(customers, ordering=("name", "id"), cursor=cursor, limit=limit)

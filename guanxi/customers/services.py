@@ -19,7 +19,7 @@ from django.utils.translation import ngettext, pgettext
 
 from guanxi.accounts.models import User
 from guanxi.accounts.selectors import user_visible_queryset
-from guanxi.core.audit import audit_record
+from guanxi.core.audit import audit_record, diff, object_type_of, snapshot
 from guanxi.core.china.credit_code import credit_code_clean
 from guanxi.core.china.phones import is_masked, phone_normalize
 from guanxi.core.china.regions import region_chain, region_validate
@@ -31,9 +31,12 @@ from guanxi.core.exceptions import (
     PermissionDeniedError,
 )
 from guanxi.core.models import AuditEntry, Region
+from guanxi.core.quarters import quarter_bounds, quarter_of
 from guanxi.core.services import model_create, model_update, object_soft_delete
 from guanxi.customers.audit_notes import PERSONAL_DATA_REVEALED, PERSONAL_DATA_REVEALED_FOR_EDIT
 from guanxi.customers.models import (
+    ARCHIVED_LIFECYCLES,
+    ChurnReason,
     Contact,
     Customer,
     Industry,
@@ -42,6 +45,7 @@ from guanxi.customers.models import (
     NeedNote,
     PoolPolicy,
     Tag,
+    VerificationTask,
 )
 from guanxi.customers.permissions import (
     CustomerAlreadyClaimedError,
@@ -51,6 +55,7 @@ from guanxi.customers.permissions import (
     customer_manages,
     pool_holding_exempt,
     pool_policy_can_edit,
+    verification_tasks_can_create,
 )
 from guanxi.customers.selectors import (
     RECYCLE_EXEMPT_LIFECYCLES,
@@ -66,6 +71,7 @@ from guanxi.customers.selectors import (
     customer_visible_queryset,
     pool_claims_today,
     pool_policy_get,
+    verification_contact_changes,
 )
 
 OWNER_SELF: Any = object()
@@ -108,6 +114,8 @@ CONTACT_EDITABLE_FIELDS = frozenset(
         "consent_at",
     }
 )
+# --- history library: the reason and details that go with a move to churned or stopped.
+CUSTOMER_EDITABLE_FIELDS |= {"churn_reason", "churn_note"}
 TAG_EDITABLE_FIELDS = frozenset({"name", "color"})
 # Changes to these fields change the customer's search key.
 _CUSTOMER_KEY_FIELDS = frozenset({"kind", "name", "short_name", "credit_code"})
@@ -444,10 +452,13 @@ def customer_create(
     parent: Customer | int | None = None,
     tags: Sequence[int] = (),
     allow_duplicates: bool = False,
+    churn_reason: Any = None,
+    churn_note: str = "",
 ) -> Customer:
     """File a new customer. An equal credit code on a live customer is a field error; likely
     duplicates by name are a 409 (CustomerDuplicateSuspectedError) unless ``allow_duplicates``
-    confirms them. Nothing is written on either."""
+    confirms them. Nothing is written on either. A customer filed as churned or stopped goes
+    straight into the history library and needs a ``churn_reason`` (a field error without)."""
     owner_user = _owner_resolve(actor=actor, value=owner)
     errors: dict[str, list[str]] = {}
     cleaned_code = _collect(errors, lambda: _credit_code_check(kind=kind, credit_code=credit_code))
@@ -455,6 +466,11 @@ def customer_create(
     regions = _collect(errors, lambda: _regions_resolve(region_code)) or {}
     parent_row = _collect(errors, lambda: _parent_resolve(actor=actor, value=parent, customer=None))
     tag_rows = _collect(errors, lambda: _tags_resolve(tags))
+    # --- history library
+    history = _collect(
+        errors,
+        lambda: _history_fields_new(lifecycle=lifecycle, reason=churn_reason, note=churn_note),
+    )
     suspected = _duplicates_screen(
         actor=actor,
         errors=errors,
@@ -488,6 +504,7 @@ def customer_create(
         protected_until=_protection_end(now) if owner_user else None,
         last_activity_at=now,
         **regions,
+        **(history or {}),
     )
     customer.search_key = customer_search_key(customer)
     customer.name_key = customer_name_key(name=customer.name, kind=customer.kind)
@@ -519,6 +536,17 @@ def customer_update(
     changes: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     tag_rows = _collect(errors, lambda: _tags_resolve(data["tags"])) if "tags" in data else None
+    # --- history library: into it through customer_archive (a reason is required), out of it
+    # through customer_restore_from_history; between churned and stopped, or a corrected reason,
+    # is an edit like any other.
+    history = _collect(errors, lambda: _history_move(customer=customer, data=data)) or {}
+    move = history.get("move")
+    data = {
+        name: value
+        for name, value in data.items()
+        if name not in {"churn_reason", "churn_note"} and not (name == "lifecycle" and move)
+    }
+    changes.update(history.get("changes", {}))
     for name in ("name", "short_name", "address", "website", "source", "source_note"):
         if name in data:
             changes[name] = (data[name] or "").strip()
@@ -585,12 +613,32 @@ def customer_update(
     if changes:
         changes["last_activity_at"] = timezone.now()
     with transaction.atomic():
-        updated = model_update(
-            instance=customer, data=changes, actor=actor, expected_version=expected_version
-        )
-        if tag_rows is not None:
-            # After the version check above, so a stale form changes no tags either.
-            updated = customer_tags_set(actor=actor, customer=updated, tags=tag_rows)
+        updated = customer
+        if changes or tag_rows is not None or not move:
+            updated = model_update(
+                instance=customer, data=changes, actor=actor, expected_version=expected_version
+            )
+            if tag_rows is not None:
+                # After the version check above, so a stale form changes no tags either.
+                updated = customer_tags_set(actor=actor, customer=updated, tags=tag_rows)
+            expected_version = None  # checked; the move below follows what was just written
+        # --- history library
+        if move == "archive":
+            updated = customer_archive(
+                actor=actor,
+                customer=updated,
+                reason=history["reason"],
+                note=history["note"],
+                lifecycle=history["lifecycle"],
+                expected_version=expected_version,
+            )
+        elif move == "restore":
+            updated = customer_restore_from_history(
+                actor=actor,
+                customer=updated,
+                lifecycle=history["lifecycle"],
+                expected_version=expected_version,
+            )
     return updated
 
 
@@ -991,10 +1039,12 @@ def customer_claim(*, actor: Any, customer: Customer) -> Customer:
             raise ApplicationError(_("This customer no longer exists."), code="not_found")
         if current.owner_id is not None:
             raise CustomerAlreadyClaimedError()
+        if current.archived_at is not None:  # --- history library: not in the pool
+            raise CustomerArchivedError()
         _claim_rules_check(actor=actor, customer=current, policy=policy, now=now)
         before = _move_snapshot(current)
         claimed = Customer.objects.filter(
-            pk=current.pk, owner__isnull=True, deleted_at__isnull=True
+            pk=current.pk, owner__isnull=True, deleted_at__isnull=True, archived_at__isnull=True
         ).update(
             owner=actor,
             department=actor.department_id,
@@ -1077,6 +1127,8 @@ def customer_release(*, actor: Any, customer: Customer, reason: str) -> Customer
         current = _locked_owned(customer)
         if current.owner_id is None:
             raise ApplicationError(_("This customer is already in the pool."), code="in_pool")
+        if current.archived_at is not None:  # --- history library: it would not be in the pool
+            raise CustomerArchivedError()
         if current.owner_id != getattr(actor, "pk", None) and not customer_manages(actor):
             raise PermissionDeniedError()
         before = _move_snapshot(current)
@@ -1102,7 +1154,13 @@ def _recyclable_q(*, now: dt.datetime, policy: PoolPolicy) -> Q:
     cutoff = now - dt.timedelta(days=policy.recycle_after_days)
     idle = Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, updated_at__lt=cutoff)
     unprotected = Q(protected_until__isnull=True) | Q(protected_until__lte=now)
-    return Q(owner__isnull=False) & idle & unprotected & ~Q(lifecycle__in=RECYCLE_EXEMPT_LIFECYCLES)
+    # --- history library: archived customers are never recycled (archived_at).
+    return (
+        Q(owner__isnull=False, archived_at__isnull=True)
+        & idle
+        & unprotected
+        & ~Q(lifecycle__in=RECYCLE_EXEMPT_LIFECYCLES)
+    )
 
 
 def customers_recycle(*, now: dt.datetime | None = None) -> int:
@@ -1764,3 +1822,447 @@ def need_category_update(
     return model_update(
         instance=category, data=changes, actor=actor, expected_version=expected_version
     )
+
+
+# --- history library ----------------------------------------------------------------------------
+# A churned or stopped customer (ARCHIVED_LIFECYCLES) is in the history library (客户历史库): out
+# of the lists, the search, the pool and the recycle job by default, with its owner, tenure and
+# every record kept, and back with customer_restore_from_history. Every way into it goes through
+# customer_archive (the edit form and the API's PATCH too, by way of customer_update), so a
+# reason is never missing; the constraint customer_archive_consistent holds the rest.
+
+CHURN_NOTE_LIMIT = 2000
+
+
+class CustomerArchivedError(ApplicationError):
+    """A pool move (claim, release) of a customer in the history library: restore it first."""
+
+    status_code = 409
+    default_code = "customer_archived"
+    default_message = _("This customer is in the history library. Restore it first.")
+
+
+def _churn_reason_resolve(value: Any) -> ChurnReason:
+    """A reason in use, given as the row, its id or its code; field errors name
+    ``churn_reason``."""
+    if value is None or value == "":
+        raise ValidationError(
+            {"churn_reason": [_("Choose why the customer churned or stopped.")]},
+            code="churn_reason_required",
+        )
+    if isinstance(value, ChurnReason):
+        reason: ChurnReason | None = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        reason = ChurnReason.objects.filter(pk=value).first() if 0 < value < 2**63 else None
+    else:
+        reason = ChurnReason.objects.filter(code=str(value).strip().lower()).first()
+    if reason is None or not reason.is_active:
+        raise ValidationError(
+            {"churn_reason": [_("Choose a churn reason from the list.")]},
+            code="churn_reason_unknown",
+        )
+    return reason
+
+
+def _churn_note_clean(value: Any) -> str:
+    note = str(value or "").strip()
+    if len(note) > CHURN_NOTE_LIMIT:
+        raise ValidationError(
+            {
+                "churn_note": [
+                    _("Keep the details under %(limit)s characters.") % {"limit": CHURN_NOTE_LIMIT}
+                ]
+            },
+            code="churn_note_too_long",
+        )
+    return note
+
+
+def _reason_only_with_history(data: dict[str, Any]) -> None:
+    errors = {
+        name: [_("This goes with a churned or stopped customer only.")]
+        for name in ("churn_reason", "churn_note")
+        if data.get(name) not in (None, "")
+    }
+    if errors:
+        raise ValidationError(errors, code="churn_reason_not_archived")
+
+
+def _history_fields_new(*, lifecycle: str, reason: Any, note: Any) -> dict[str, Any]:
+    """The history library's fields of a customer filed as ``lifecycle``."""
+    if lifecycle not in ARCHIVED_LIFECYCLES:
+        _reason_only_with_history({"churn_reason": reason, "churn_note": note})
+        return {}
+    errors: dict[str, list[str]] = {}
+    row = _collect(errors, lambda: _churn_reason_resolve(reason))
+    text = _collect(errors, lambda: _churn_note_clean(note))
+    if errors:
+        raise ValidationError(errors)
+    return {"archived_at": timezone.now(), "churn_reason": row, "churn_note": text or ""}
+
+
+def _history_move(*, customer: Customer, data: dict[str, Any]) -> dict[str, Any]:
+    """What an edit (``data``) means for the history library: a move into it ("archive", with
+    the checked reason and details), out of it ("restore"), or plain ``changes`` of the reason
+    and details of a customer that stays in it."""
+    lifecycle = data.get("lifecycle") or customer.lifecycle
+    was, will = customer.lifecycle in ARCHIVED_LIFECYCLES, lifecycle in ARCHIVED_LIFECYCLES
+    if will and not was:
+        errors: dict[str, list[str]] = {}
+        row = _collect(errors, lambda: _churn_reason_resolve(data.get("churn_reason")))
+        text = _collect(errors, lambda: _churn_note_clean(data.get("churn_note")))
+        if errors:
+            raise ValidationError(errors)
+        return {"move": "archive", "lifecycle": lifecycle, "reason": row, "note": text or ""}
+    if not will:
+        _reason_only_with_history(data)
+        if not was:
+            return {}
+        _restore_lifecycle_check(lifecycle)
+        return {"move": "restore", "lifecycle": lifecycle}
+    changes: dict[str, Any] = {}
+    errors = {}
+    if "churn_reason" in data:
+        changes["churn_reason"] = _collect(
+            errors, lambda: _churn_reason_resolve(data["churn_reason"])
+        )
+    if "churn_note" in data:
+        changes["churn_note"] = _collect(errors, lambda: _churn_note_clean(data["churn_note"]))
+    if errors:
+        raise ValidationError(errors)
+    return {"changes": changes}
+
+
+def _restore_lifecycle_check(lifecycle: str) -> None:
+    if lifecycle not in Customer.Lifecycle.values or lifecycle in ARCHIVED_LIFECYCLES:
+        raise ValidationError(
+            {
+                "lifecycle": [
+                    _(
+                        "Choose the lifecycle the customer returns to: potential, intent, "
+                        "closed deal or strategic."
+                    )
+                ]
+            },
+            code="restore_lifecycle",
+        )
+
+
+def _history_save(
+    *,
+    actor: Any,
+    customer: Customer,
+    change: Any,
+    note: str,
+    expected_version: int | None,
+) -> Customer:
+    """Lock the customer, check the version read, apply ``change(current)`` (the new values, or
+    an error), validate, save and audit it as one action with ``note``: the timeline shows the
+    move, not a bare field change."""
+    expected = customer.version if expected_version is None else expected_version
+    with transaction.atomic():
+        current = Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        if current is None:
+            raise ApplicationError(_("This customer no longer exists."), code="not_found")
+        if current.version != expected:
+            raise ConflictError(
+                extra={"current_version": current.version, "conflicts": {}},
+            )
+        values = change(current)
+        before = snapshot(current)
+        for name, value in values.items():
+            setattr(current, name, value)
+        current.full_clean()
+        now = timezone.now()
+        stamp: dict[str, Any] = {"updated_at": now}
+        if _is_user(actor):
+            stamp["updated_by"] = actor
+        Customer.objects.filter(pk=current.pk, version=expected).update(
+            version=F("version") + 1, **values, **stamp
+        )
+        for name, value in stamp.items():
+            setattr(current, name, value)
+        current.version = expected + 1
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.ACTION,
+            obj=current,
+            changes=diff(before, snapshot(current)),
+            note=note,
+        )
+    return current
+
+
+def customer_archive(
+    *,
+    actor: Any,
+    customer: Customer,
+    reason: Any,
+    note: str = "",
+    lifecycle: str = Customer.Lifecycle.CHURNED,
+    expected_version: int | None = None,
+) -> Customer:
+    """Move ``customer`` into the history library as churned (流失) or stopped (停止合作), with a
+    reason from the configurable list (row, id or code) and free-text details. The owner, the
+    tenure and every related record stay; its open verification tasks are skipped (nobody checks
+    the data of a customer we no longer work with). Field errors (no reason, an unknown one, a
+    lifecycle that is not churned or stopped) write nothing; so does a stale
+    ``expected_version`` (409). ``actor`` must be able to write the customer (None: the
+    system)."""
+    if actor is not None and not customer_can_write(actor, customer):
+        raise PermissionDeniedError()
+    errors: dict[str, list[str]] = {}
+    if lifecycle not in ARCHIVED_LIFECYCLES:
+        errors["lifecycle"] = [_("Choose churned or stopped cooperation.")]
+    row = _collect(errors, lambda: _churn_reason_resolve(reason))
+    text = _collect(errors, lambda: _churn_note_clean(note))
+    if errors:
+        raise ValidationError(errors)
+
+    def change(current: Customer) -> dict[str, Any]:
+        if current.archived_at is not None:
+            raise ApplicationError(
+                _("This customer is already in the history library."),
+                code="already_archived",
+            )
+        return {
+            "lifecycle": lifecycle,
+            "archived_at": timezone.now(),
+            "churn_reason": row,
+            "churn_note": text or "",
+            "archived_from": current.lifecycle,
+        }
+
+    with transaction.atomic():
+        archived = _history_save(
+            actor=actor,
+            customer=customer,
+            change=change,
+            note="customer_archived",
+            expected_version=expected_version,
+        )
+        VerificationTask.objects.filter(
+            customer=archived, status=VerificationTask.Status.OPEN
+        ).update(
+            status=VerificationTask.Status.SKIPPED,
+            updated_at=archived.updated_at,
+            version=F("version") + 1,
+        )
+    return archived
+
+
+def customer_restore_from_history(
+    *,
+    actor: Any,
+    customer: Customer,
+    lifecycle: str,
+    expected_version: int | None = None,
+) -> Customer:
+    """Bring ``customer`` back from the history library as ``lifecycle`` (potential, intent,
+    closed deal or strategic). The reason and details leave the record (the timeline keeps
+    them); the recycle clock starts again from now, and a verification task of the current
+    quarter skipped by the archiving opens again. Same permission as customer_archive."""
+    if actor is not None and not customer_can_write(actor, customer):
+        raise PermissionDeniedError()
+    _restore_lifecycle_check(lifecycle)
+
+    def change(current: Customer) -> dict[str, Any]:
+        if current.archived_at is None:
+            raise ApplicationError(
+                _("This customer is not in the history library."), code="not_archived"
+            )
+        return {
+            "lifecycle": lifecycle,
+            "archived_at": None,
+            "churn_reason": None,
+            "churn_note": "",
+            "archived_from": "",
+            "last_activity_at": timezone.now(),
+        }
+
+    with transaction.atomic():
+        restored = _history_save(
+            actor=actor,
+            customer=customer,
+            change=change,
+            note="customer_restored_from_history",
+            expected_version=expected_version,
+        )
+        VerificationTask.objects.filter(
+            customer=restored, quarter=quarter_of(), status=VerificationTask.Status.SKIPPED
+        ).update(
+            status=VerificationTask.Status.OPEN,
+            updated_at=restored.updated_at,
+            version=F("version") + 1,
+        )
+    return restored
+
+
+CHURN_REASON_EDITABLE_FIELDS = frozenset({"name", "sort_order", "is_active"})
+
+
+def churn_reason_create(
+    *, actor: Any, code: str, name: str, sort_order: int = 0, is_active: bool = True
+) -> ChurnReason:
+    reason = ChurnReason(
+        code=(code or "").strip().lower(),
+        name=(name or "").strip(),
+        sort_order=sort_order,
+        is_active=is_active,
+    )
+    return model_create(instance=reason, actor=actor)
+
+
+def churn_reason_update(
+    *,
+    actor: Any,
+    reason: ChurnReason,
+    data: dict[str, Any],
+    expected_version: int | None = None,
+) -> ChurnReason:
+    """Rename, reorder or switch a reason on or off. Its code stays: integrations send it."""
+    unknown = set(data) - CHURN_REASON_EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(
+            {name: [_("This field cannot be changed here.")] for name in sorted(unknown)}
+        )
+    changes = dict(data)
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+    return model_update(  # type: ignore[return-value]  # model_update returns the instance given
+        instance=reason, data=changes, actor=actor, expected_version=expected_version
+    )
+
+
+# --- verification -------------------------------------------------------------------------------
+
+VERIFICATION_NOTE_LIMIT = 2000
+VERIFICATION_BATCH = 2000
+
+
+class VerificationTaskClosedError(ApplicationError):
+    status_code = 409
+    default_code = "task_not_open"
+    default_message = _("This verification task is no longer open.")
+
+
+def verification_tasks_create(
+    *, actor: Any, quarter: str | None = None, today: dt.date | None = None
+) -> int:
+    """Make ``quarter``'s verification tasks (the current quarter by default): one for every
+    active (not archived), owned customer that has none yet, for its owner, due on the
+    quarter's last day. Idempotent: a customer and quarter have at most one task (a unique
+    constraint), so a rerun, or two at once, creates nothing twice. Administrators on demand;
+    the scheduled job as the system (``actor`` None). Returns how many tasks were made."""
+    if actor is not None and not verification_tasks_can_create(actor):
+        raise PermissionDeniedError()
+    label = quarter or quarter_of(today)
+    _start, due = quarter_bounds(label)
+    tasks = VerificationTask.objects.filter(quarter=label)
+    before = tasks.count()
+    by = actor if _is_user(actor) else None
+    last = 0
+    while True:
+        rows = list(
+            Customer.objects.filter(pk__gt=last, archived_at__isnull=True, owner__isnull=False)
+            .order_by("pk")
+            .values_list("pk", "owner_id")[:VERIFICATION_BATCH]
+        )
+        if not rows:
+            break
+        last = rows[-1][0]
+        having = set(
+            tasks.filter(customer_id__in=[pk for pk, _owner in rows]).values_list(
+                "customer_id", flat=True
+            )
+        )
+        VerificationTask.objects.bulk_create(
+            [
+                VerificationTask(
+                    customer_id=pk,
+                    owner_id=owner_id,
+                    quarter=label,
+                    due_date=due,
+                    created_by=by,
+                    updated_by=by,
+                )
+                for pk, owner_id in rows
+                if pk not in having
+            ],
+            ignore_conflicts=True,
+        )
+    created = tasks.count() - before
+    if created:
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.ACTION,
+            object_type=object_type_of(VerificationTask),
+            object_id=label,
+            object_label=label,
+            note=f"verification_tasks_created?quarter={label}&count={created}",
+        )
+    return created
+
+
+def verification_task_verify(
+    *, actor: Any, task: VerificationTask, note: str = ""
+) -> VerificationTask:
+    """Confirm the customer's contact data as correct (after correcting it with the contact
+    forms): the task records who and when, what was changed on the contacts while it was open
+    (selectors.verification_contact_changes) and ``note``; the customer and its live contacts
+    get the time as ``verified_at``. Whoever may write the customer may confirm (its owner,
+    first of all); a task that is no longer open is a 409 and changes nothing."""
+    if not _is_user(actor):
+        raise PermissionDeniedError()
+    text = str(note or "").strip()
+    if len(text) > VERIFICATION_NOTE_LIMIT:
+        raise ValidationError(
+            {
+                "note": [
+                    _("Keep the note under %(limit)s characters.")
+                    % {"limit": VERIFICATION_NOTE_LIMIT}
+                ]
+            },
+            code="note_too_long",
+        )
+    with transaction.atomic():
+        current = VerificationTask.objects.select_for_update().filter(pk=task.pk).first()
+        if current is None or current.status != VerificationTask.Status.OPEN:
+            raise VerificationTaskClosedError()
+        customer = Customer.objects.filter(pk=current.customer_id).first()
+        if customer is None:
+            raise ApplicationError(_("This customer no longer exists."), code="not_found")
+        if customer.archived_at is not None:
+            raise CustomerArchivedError()
+        if not customer_can_write(actor, customer):
+            raise PermissionDeniedError()
+        now = timezone.now()
+        verified = model_update(
+            instance=current,
+            data={
+                "status": VerificationTask.Status.VERIFIED,
+                "verified_by": actor,
+                "verified_at": now,
+                "note": text,
+                "changes": verification_contact_changes(
+                    customer=customer, since=current.created_at
+                ),
+            },
+            actor=actor,
+        )
+        # Derived stamps, not edits: no version bump, so an edit form open elsewhere stays valid.
+        Customer.objects.filter(pk=customer.pk).update(verified_at=now)
+        Contact.objects.filter(customer=customer).update(verified_at=now)
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.ACTION,
+            obj=customer,
+            changes={
+                "verified_at": {
+                    "before": customer.verified_at.isoformat() if customer.verified_at else None,
+                    "after": now.isoformat(),
+                }
+            },
+            note=f"customer_verified?quarter={current.quarter}",
+        )
+    return verified  # type: ignore[return-value]  # model_update returns the instance given

@@ -50,7 +50,9 @@ from guanxi.customers.forms import (
     SavedViewForm,
     TransferForm,
 )
-from guanxi.customers.models import Contact, Customer, Need, PoolPolicy
+from guanxi.customers.history_views import history_detail_context
+from guanxi.customers.merge.selectors import customer_merged_pointer, customer_merges_of
+from guanxi.customers.models import ARCHIVED_LIFECYCLES, Contact, Customer, Need, PoolPolicy
 from guanxi.customers.permissions import (
     CustomerAlreadyClaimedError,
     contact_can_reveal,
@@ -82,6 +84,7 @@ from guanxi.customers.selectors import (
     customer_list,
     customer_page,
     customer_recycle_at,
+    customer_visible_queryset,
     customers_recycle_due_count,
     need_category_list,
     need_customer_needs,
@@ -165,6 +168,9 @@ def _filtered(filters: dict[str, Any]) -> bool:
 
 def _tab(filters: dict[str, Any], actor: Any) -> str:
     """Which of the list's tabs the filters amount to: mine, the pool, due for recycling."""
+    # --- history library: churned or stopped customers, asked for by the tab or the lifecycle.
+    if filters.get("archived") or filters.get("lifecycle") in ARCHIVED_LIFECYCLES:
+        return "history"
     if filters.get("recycle_due"):
         return "recycle_due"
     if filters.get("in_pool") is True:
@@ -180,7 +186,19 @@ def _tab(filters: dict[str, Any], actor: Any) -> str:
 @login_required
 @require_GET
 def customer_show(request: HttpRequest, customer_id: int) -> HttpResponse:
-    customer = customer_detail(customer=customer_get_for_user(request.user, customer_id))
+    try:
+        found = customer_get_for_user(request.user, customer_id)
+    except NotFoundError:
+        # --- merge: the page of a merged customer leads to the one it was merged into.
+        survivor = customer_merged_pointer(actor=request.user, customer_id=customer_id)
+        if survivor is None:
+            raise
+        messages.info(
+            request,
+            _("The customer you opened was merged into %(name)s.") % {"name": survivor.name},
+        )
+        return redirect("customers:customer-detail", survivor.pk)
+    customer = customer_detail(customer=found)
     reveal = _reveal_context(request.user, customer)
     contacts = _contact_rows(request, customer, reveals_left=reveal["reveals_left"])
     return TemplateResponse(
@@ -195,8 +213,18 @@ def customer_show(request: HttpRequest, customer_id: int) -> HttpResponse:
             "can_write": customer_can_write(request.user, customer),
             **_pool_context(request.user, customer),
             **_need_customer_context(request.user, customer),
+            **_merge_context(request.user, customer),
+            **history_detail_context(request.user, customer),  # --- history library
         },
     )
+
+
+def _merge_context(actor: Any, customer: Customer) -> dict[str, Any]:
+    """--- merge: "Merge…" for managers, and the merges into this customer with their undo."""
+    return {
+        "can_merge": customer_manages(actor) and customer_can_write(actor, customer),
+        "customer_merges": customer_merges_of(customer=customer),
+    }
 
 
 # Reveals that cross a redirect: the POST logs the reveal, and the page it redirects to shows the
@@ -280,9 +308,10 @@ def _timeline(actor: Any, customer: Customer) -> list[tuple[Any, list[ChangeRow]
 def _pool_context(actor: Any, customer: Customer) -> dict[str, Any]:
     """What the detail page offers for the pool: claim, release, transfer, and the recycle date."""
     owned = customer.owner_id is not None
+    active = customer.archived_at is None  # --- history library: out of the pool's moves
     return {
-        "can_claim": not owned and customer_can_claim(actor),
-        "can_release": owned and customer_can_write(actor, customer),
+        "can_claim": not owned and active and customer_can_claim(actor),
+        "can_release": owned and active and customer_can_write(actor, customer),
         "can_transfer": customer_manages(actor),
         "recycle_at": customer_recycle_at(customer=customer),
     }
@@ -357,6 +386,8 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                 parent=data["parent"],
                 tags=data["tags"],
                 allow_duplicates=data["allow_duplicates"],
+                churn_reason=data["churn_reason"] or None,  # --- history library
+                churn_note=data["churn_note"],
                 **extra,
             )
         except ValidationError as error:
@@ -823,7 +854,8 @@ def customers_bulk(request: HttpRequest) -> HttpResponse:
     valid = form.is_valid()
     data = form.cleaned_data if valid else {}
     ids = [pk for pk in (data.get("ids") or [])[:BULK_LIMIT] if 0 < pk < 2**63]
-    chosen = customer_list(actor=actor).filter(pk__in=ids)
+    # What the services act on: every customer in the scope, the history library's too.
+    chosen = customer_visible_queryset(actor=actor).filter(pk__in=ids)
     if valid and "confirm" in request.POST:
         try:
             count = _bulk_run(actor, data)
@@ -968,7 +1000,8 @@ def need_index(request: HttpRequest) -> HttpResponse:
         template += "#rows" if cursor else "#results"
     scope = {name: filters[name] for name in ("customer", "priority", "owner", "plan_owner")}
     customer = (
-        customer_list(actor=actor).filter(pk=filters["customer"]).first()
+        # The history library's customers keep their needs too.
+        customer_visible_queryset(actor=actor).filter(pk=filters["customer"]).first()
         if filters["customer"]
         else None
     )

@@ -1,28 +1,42 @@
-"""REST endpoints of import and export: /customers/export, /contacts/export, /exports and the
-vCard import of a customer's contacts."""
+"""REST endpoints of import and export: /customers/export, /contacts/export, /exports, the
+vCard import of a customer's contacts, and CSV / XLSX imports (/imports)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest
+from django.http.request import RawPostDataException
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from guanxi.customers.permissions import customer_get_for_user
-from guanxi.transfer import services
-from guanxi.transfer.models import ExportJob
-from guanxi.transfer.permissions import export_job_get_for_user, export_require
+from guanxi.transfer import import_services, services
+from guanxi.transfer.models import ExportJob, ImportJob
+from guanxi.transfer.permissions import (
+    export_job_get_for_user,
+    export_require,
+    import_job_get_for_user,
+    import_require,
+)
 from guanxi.transfer.schemas import (
     ContactExportFormat,
     CustomerExportFormat,
     ExportJobOut,
+    ImportJobOut,
+    ImportUndoOut,
     VcardImportOut,
 )
-from guanxi.transfer.selectors import CUSTOMER_PARAM, export_job_list
+from guanxi.transfer.selectors import (
+    CUSTOMER_PARAM,
+    export_job_list,
+    import_job_list,
+    import_undo_until,
+)
 
 router = Router(tags=["import and export"])
 
@@ -274,3 +288,248 @@ def contacts_vcard_import(request: HttpRequest, customer_id: int) -> Status[Any]
         consent_note=(request.POST.get("consent_note") or "")[:255],
     )
     return Status(201, {"count": len(created), "contact_ids": [c.pk for c in created]})
+
+
+# --- imports ------------------------------------------------------------------------------------
+
+
+def _import_out(job: ImportJob) -> dict[str, Any]:
+    return {
+        "id": job.pk,
+        "kind": job.kind,
+        "file_name": job.file_name,
+        "file_format": job.file_format,
+        "encoding": job.encoding,
+        "headers": job.headers,
+        "mapping": job.mapping,
+        "duplicate_policy": job.duplicate_policy,
+        "error_policy": job.error_policy,
+        "dry_run": job.dry_run,
+        "status": job.status,
+        "total_rows": job.total_rows,
+        "processed_rows": job.processed_rows,
+        "added_count": job.added_count,
+        "updated_count": job.updated_count,
+        "skipped_count": job.skipped_count,
+        "error_count": job.error_count,
+        "errors": [
+            {"row": row, "column": column, "value": value, "reason": reason}
+            for row, column, value, reason in job.error_preview
+        ],
+        "errors_url": reverse("api:import_errors", args=[job.pk]) if job.error_file else None,
+        "error": job.error,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+        "undone_at": job.undone_at,
+        "undo_until": import_undo_until(job),
+    }
+
+
+def _import_answer(job: ImportJob) -> Status[Any]:
+    return Status(202 if job.is_pending else 200, _import_out(job))
+
+
+_IMPORT_DESCRIPTION = (
+    "Upload a CSV (UTF-8, UTF-8 with BOM, GB18030) or XLSX file (field `file`) of `kind` "
+    "`customers` or `contacts`. Columns are matched by their headers (Chinese or English "
+    "synonyms, or your last mapping) unless `mapping` (JSON: column index → field name) says "
+    "otherwise. With `dry_run` (the default) every row is checked and nothing is written; "
+    "`POST /imports/{id}/commit` then writes, in one transaction: all or nothing "
+    "(`error_policy=all`) or without the bad rows (`skip`); a row matching an existing record "
+    "is skipped, updates it or is created anyway (`duplicate_policy`). Files up to "
+    "`GUANXI_IMPORT_SYNC_ROWS` rows are processed before the answer (200); larger ones run as a "
+    "job (202): poll `GET /imports/{id}`. Files over `GUANXI_IMPORT_MAX_BYTES`, zip bombs and "
+    "XML with document types are refused (400)."
+)
+
+
+@router.post(
+    "/imports",
+    response={200: ImportJobOut, 202: ImportJobOut},
+    summary="Import a CSV or XLSX file",
+    description=_IMPORT_DESCRIPTION,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            "kind": {
+                                "type": "string",
+                                "enum": ["customers", "contacts"],
+                                "default": "customers",
+                            },
+                            "mapping": {"type": "string", "description": "JSON object"},
+                            "duplicate_policy": {
+                                "type": "string",
+                                "enum": ["skip", "update", "create"],
+                                "default": "skip",
+                            },
+                            "error_policy": {
+                                "type": "string",
+                                "enum": ["all", "skip"],
+                                "default": "all",
+                            },
+                            "dry_run": {"type": "boolean", "default": True},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+def import_create(request: HttpRequest) -> Status[Any]:
+    import_require(request.auth)
+    limit = settings.GUANXI_IMPORT_MAX_BYTES
+    # Refused by its declared size (no File parameter, which ninja would read first).
+    if int(request.META.get("CONTENT_LENGTH") or 0) > limit + _UPLOAD_OVERHEAD:
+        raise import_services.import_file_error("too_large")
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise ValidationError({"file": [_("This field is required.")]})
+    mapping = None
+    if request.POST.get("mapping"):
+        try:
+            mapping = json.loads(request.POST["mapping"])
+        except ValueError:
+            mapping = None
+        if not isinstance(mapping, dict):
+            raise ValidationError(
+                {"mapping": [_("Send a JSON object: column index → field name.")]}
+            )
+    dry_run = (request.POST.get("dry_run") or "true").lower() not in {"false", "0", "no"}
+    job = import_services.import_upload(
+        actor=request.auth,
+        kind=request.POST.get("kind") or ImportJob.Kind.CUSTOMERS,
+        file=upload,
+        file_name=upload.name,
+    )
+    configuration = {
+        "mapping": mapping,
+        "duplicate_policy": request.POST.get("duplicate_policy") or None,
+        "error_policy": request.POST.get("error_policy") or None,
+    }
+    try:
+        # The mapping and policies are checked before anything runs: bad ones leave nothing.
+        import_services.import_configure(actor=request.auth, job=job, **configuration)
+    except ValidationError:
+        import_services.import_discard(job=job)
+        raise
+    start = import_services.import_check if dry_run else import_services.import_commit
+    job = start(actor=request.auth, job=job, **configuration)
+    return _import_answer(job)
+
+
+@router.get("/imports", response=list[ImportJobOut])
+def import_index(request: HttpRequest) -> Any:
+    """Your own imports, newest first (the last 50); nobody sees another's."""
+    import_require(request.auth)
+    return [_import_out(job) for job in import_job_list(actor=request.auth)]
+
+
+@router.get("/imports/{job_id}", response=ImportJobOut)
+def import_show(request: HttpRequest, job_id: int) -> Any:
+    return _import_out(import_job_get_for_user(request.auth, job_id))
+
+
+@router.get("/imports/{job_id}/errors", url_name="import_errors")
+def import_errors(request: HttpRequest, job_id: int) -> Any:
+    """Every row not imported: row, column, value, reason (CSV, UTF-8 with BOM). 409
+    ``import_state`` when the import has none."""
+    job = import_job_get_for_user(request.auth, job_id)
+    response = FileResponse(
+        import_services.import_error_file_open(job=job),
+        as_attachment=True,
+        filename=import_services.import_error_file_name(job),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _configuration(request: HttpRequest) -> dict[str, Any]:
+    """Mapping and policies from a JSON body or a form; none at all keeps the job's own. Read by
+    hand rather than as a schema parameter, so that a bodiless or form POST is no error."""
+    data: Any = {}
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except (ValueError, RawPostDataException):
+            data = None
+        if not isinstance(data, dict):
+            raise ValidationError(
+                {"__all__": [_("The request body is not valid JSON of the expected shape.")]}
+            )
+    elif request.method == "POST":
+        data = {name: request.POST.get(name) for name in request.POST}
+        if data.get("mapping"):
+            try:
+                data["mapping"] = json.loads(data["mapping"])
+            except ValueError:
+                data["mapping"] = None
+    mapping = data.get("mapping")
+    if mapping is not None and not isinstance(mapping, dict):
+        raise ValidationError({"mapping": [_("Send a JSON object: column index → field name.")]})
+    configuration = {
+        "mapping": mapping,
+        "duplicate_policy": data.get("duplicate_policy") or None,
+        "error_policy": data.get("error_policy") or None,
+    }
+    return {name: value for name, value in configuration.items() if value is not None}
+
+
+@router.post(
+    "/imports/{job_id}/commit",
+    response={200: ImportJobOut, 202: ImportJobOut},
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "mapping": {
+                                "type": "object",
+                                "additionalProperties": {"type": "string"},
+                            },
+                            "duplicate_policy": {
+                                "type": "string",
+                                "enum": ["skip", "update", "create"],
+                            },
+                            "error_policy": {"type": "string", "enum": ["all", "skip"]},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+def import_commit(request: HttpRequest, job_id: int) -> Status[Any]:
+    """Write the rows of a checked import (optionally with another mapping or policies). A
+    rejected all-or-nothing import can be committed again, say with ``error_policy=skip``."""
+    job = import_job_get_for_user(request.auth, job_id)
+    import_require(request.auth)
+    return _import_answer(
+        import_services.import_commit(actor=request.auth, job=job, **_configuration(request))
+    )
+
+
+@router.post("/imports/{job_id}/undo", response=ImportUndoOut)
+def import_undo(request: HttpRequest, job_id: int) -> Any:
+    """Within ``GUANXI_IMPORT_UNDO_DAYS`` of the import: its records to the recycle bin, the
+    values it overwrote restored, except where someone changed them since (``kept``)."""
+    job = import_job_get_for_user(request.auth, job_id)
+    import_require(request.auth)
+    outcome = import_services.import_undo(actor=request.auth, job=job)
+    job.refresh_from_db()
+    return {
+        "removed": outcome.removed,
+        "reverted": outcome.reverted,
+        "kept": outcome.kept,
+        "job": _import_out(job),
+    }

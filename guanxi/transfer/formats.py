@@ -128,6 +128,41 @@ def _xlsx_cell(
         sheet.write_string(row, column, text, quoted if text.startswith(FORMULA_TRIGGERS) else None)
 
 
+def xlsx_template_write(
+    file: IO[bytes],
+    headers: Sequence[str],
+    notes: Sequence[Sequence[str]],
+    *,
+    sheet_name: str,
+    notes_name: str,
+    notes_headers: Sequence[str],
+) -> None:
+    """An import template: the columns on the first sheet (required ones in bold red, every
+    column formatted as text so that Excel keeps leading zeros and long codes), and one row of
+    notes per column on a second sheet."""
+    workbook = xlsxwriter.Workbook(
+        file, {"strings_to_formulas": False, "strings_to_numbers": False}
+    )
+    text = workbook.add_format({"num_format": "@"})
+    bold = workbook.add_format({"bold": True, "num_format": "@"})
+    required = workbook.add_format({"bold": True, "font_color": "#c0392b", "num_format": "@"})
+    sheet = workbook.add_worksheet(_sheet_name(sheet_name))
+    sheet.freeze_panes(1, 0)
+    for column, header in enumerate(headers):
+        sheet.set_column(column, column, max(12, len(header) * 2), text)
+        sheet.write_string(0, column, header, required if header.endswith("*") else bold)
+    explained = workbook.add_worksheet(_sheet_name(notes_name))
+    explained.set_column(0, 0, 24)
+    explained.set_column(1, 1, 10)
+    explained.set_column(2, 2, 60)
+    for column, header in enumerate(notes_headers):
+        explained.write_string(0, column, header, bold)
+    for row, values in enumerate(notes, start=1):
+        for column, value in enumerate(values):
+            explained.write_string(row, column, value)
+    workbook.close()
+
+
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 

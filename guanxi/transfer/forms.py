@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.customers.models import Contact
-from guanxi.transfer.models import ExportJob
+from guanxi.transfer.models import ExportJob, ImportJob
 
 
 class ExportForm(forms.Form):
@@ -50,3 +50,56 @@ class VcardImportForm(forms.Form):
         upload: Any = self.cleaned_data["file"]
         upload.seek(0)
         return upload.read(limit + 1)
+
+
+class ImportUploadForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What to import"), choices=ImportJob.Kind.choices)
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_(
+            "CSV (UTF-8, UTF-8 with BOM or GB18030, as Excel and WPS save it) or XLSX; the first "
+            "row names the columns."
+        ),
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".csv,.xlsx,text/csv,"
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+        ),
+    )
+
+
+class ImportMappingForm(forms.Form):
+    """One select per column of the file (which field it fills, or none), and the policies."""
+
+    duplicate_policy = forms.ChoiceField(
+        label=_("When a row matches an existing record"),
+        choices=ImportJob.DuplicatePolicy.choices,
+    )
+    error_policy = forms.ChoiceField(
+        label=_("When rows have errors"), choices=ImportJob.ErrorPolicy.choices
+    )
+
+    def __init__(
+        self, *args: Any, headers: list[str], fields: list[tuple[str, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", _("— not imported —")), *fields]
+        self.headers = headers
+        for index, header in enumerate(headers):
+            self.fields[f"column_{index}"] = forms.ChoiceField(
+                label=header or _("Column %(number)s") % {"number": index + 1},
+                choices=choices,
+                required=False,
+                widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+            )
+
+    def column_fields(self) -> list[Any]:
+        return [self[f"column_{index}"] for index in range(len(self.headers))]
+
+    def mapping(self) -> dict[str, str]:
+        return {
+            str(index): self.cleaned_data[f"column_{index}"]
+            for index in range(len(self.headers))
+            if self.cleaned_data.get(f"column_{index}")
+        }

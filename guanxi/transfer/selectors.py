@@ -8,10 +8,12 @@ the same data scope, with contacts' personal data masked for everyone but the cu
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.http import QueryDict
@@ -29,7 +31,7 @@ from guanxi.customers.selectors import (
     customer_list,
 )
 from guanxi.transfer.formats import CardOut, Cell
-from guanxi.transfer.models import ExportJob
+from guanxi.transfer.models import ExportJob, ImportJob
 
 # Rows fetched per query: with the tags prefetched per chunk, memory stays flat whatever the size.
 CHUNK_SIZE = 1000
@@ -323,3 +325,20 @@ def export_query_labels(*, actor: Any, queries: list[str]) -> dict[str, str]:
                 parts.append(labels.get(name, {}).get(value, value))
         shown[query] = " · ".join(parts)
     return shown
+
+
+# --- imports --------------------------------------------------------------------------------
+
+
+def import_job_list(*, actor: Any, limit: int = 50) -> list[ImportJob]:
+    """``actor``'s own imports, newest first: nobody sees another's."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return []
+    return list(ImportJob.objects.filter(user=actor).order_by("-created_at", "-id")[:limit])
+
+
+def import_undo_until(job: ImportJob) -> Any:
+    """Until when ``job`` can be undone (None when it cannot)."""
+    if job.status != ImportJob.Status.DONE or job.finished_at is None:
+        return None
+    return job.finished_at + dt.timedelta(days=settings.GUANXI_IMPORT_UNDO_DAYS)

@@ -14,14 +14,17 @@ from guanxi.accounts.models import User
 from guanxi.core.models import AuditEntry
 from guanxi.customers import services
 from guanxi.customers.models import (
+    ChurnReason,
     Contact,
     Customer,
+    CustomerMerge,
     Industry,
     Need,
     NeedCategory,
     NeedNote,
     PoolPolicy,
     Tag,
+    VerificationTask,
 )
 from tests.accounts.conftest import _fast_password_hashing, org  # noqa: F401  (fixtures)
 from tests.conftest import skip_or_fail
@@ -34,7 +37,11 @@ def db_state() -> dict[str, list[dict[str, Any]]]:
     """Every row the customers app can write (soft-deleted ones too), plus tag links and audit."""
     state: dict[str, list[dict[str, Any]]] = {}
     tables = (Customer, Contact, Tag, Industry, PoolPolicy, AuditEntry, Customer.tags.through)
-    for model in (*tables, Need, NeedCategory, NeedNote):
+    for model in (*tables, Need, NeedCategory, NeedNote, CustomerMerge):
+        manager = getattr(model, "_base_manager", model.objects)
+        state[model._meta.label] = list(manager.order_by("pk").values())
+    # --- history library and verification
+    for model in (ChurnReason, VerificationTask):
         manager = getattr(model, "_base_manager", model.objects)
         state[model._meta.label] = list(manager.order_by("pk").values())
     return state

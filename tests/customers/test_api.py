@@ -191,7 +191,11 @@ def test_the_list_query_count_does_not_grow_with_rows_or_tags(org):
     # then: one query for the page, one for all its tags, whatever the number of rows
     assert many == one
     assert many[1] == 2
-    assert _list_queries(client, q="客户", lifecycle="potential", tag=tags[0].pk) == many
+    # a search adds one on PostgreSQL, however many rows: the terms' share of the newest rows,
+    # which decides whether the page goes through the search index (selectors._search_shares)
+    probe = 1 if connection.vendor == "postgresql" else 0
+    searched = _list_queries(client, q="客户", lifecycle="potential", tag=tags[0].pk)
+    assert searched == (many[0] + probe, many[1] + probe)
 
 
 def test_create_through_the_api_uses_the_issues_field_names(org):

@@ -11,7 +11,7 @@ from guanxi.core.china.search import key_matches, search_terms
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import (
     SEARCH_DENSE_SHARE,
-    SEARCH_DENSITY_PROBE_ROWS,
+    SEARCH_WALK_SHARE,
     _search_public,
     customer_list,
     customer_page,
@@ -21,14 +21,20 @@ from tests.customers.conftest import make_contact, make_customer
 
 pytestmark = pytest.mark.django_db
 
-# Enough customers whose phone tail begins with 13 for the term to count as dense.
-DENSE = int(SEARCH_DENSITY_PROBE_ROWS * SEARCH_DENSE_SHARE) + 2
+# Shares of the newest customers: 12 of 415 is above the walk share, 1 of 415 below the dense one.
+FILLER = 400
+COMMON = 12
+assert COMMON / (FILLER + COMMON + 3) > SEARCH_WALK_SHARE > SEARCH_DENSE_SHARE > 1 / FILLER
 
 
 @pytest.fixture
 def tails(org):
-    """Customers with phone tails 1300, 1301 …, one with another tail, one with no phone."""
-    for number in range(DENSE):
+    """Customers that match nothing, then customers with phone tails 1300, 1301 …, one with
+    another tail, one with no phone."""
+    Customer.objects.bulk_create(
+        Customer(name=f"填充{number}", search_key=f"tianchong{number}") for number in range(FILLER)
+    )
+    for number in range(COMMON):
         customer = make_customer(org.rep, f"尾号客户{number:02d}")
         make_contact(customer, f"联系人{number:02d}", phones=[f"1390000{1300 + number}"])
     other = make_customer(org.rep, "华为技术有限公司")
@@ -60,25 +66,52 @@ def test_search_finds_what_the_matching_rule_finds_dense_or_rare(org, tails, que
 
 
 @pytest.mark.postgres
-def test_a_dense_digit_term_is_left_out_of_the_index_condition(org, tails, postgresql):
-    # given "13" begins the phone tail of more than the dense share of the newest customers
-    dense = _search_public(Customer.objects.all(), ["13"])
-    rare = _search_public(Customer.objects.all(), ["1305"])
-    # then the dense one is a plain test on the key, which lets the planner walk the list order,
-    # and the rare one goes through the GIN index
-    assert "@@" not in str(dense.query)
-    assert "strpos" in str(dense.query)
-    assert "@@" in str(rare.query)
-    assert set(dense.values_list("pk", flat=True)) == _public_matches("13")
+@pytest.mark.parametrize("term", ["13", "weihao"])
+def test_a_common_term_of_letters_or_digits_is_left_out_of_the_index(org, tails, postgresql, term):
+    # given the term begins a token in most of the newest customers
+    common = _search_public(Customer.objects.all(), [term])
+    # then it is a plain test on the key, not counted as selective, so the planner walks the list
+    # order and stops at the first page instead of sorting every match
+    assert "@@" not in str(common.query)
+    assert ") <> 0" in str(common.query)
+    assert set(common.values_list("pk", flat=True)) == _public_matches(term)
 
 
 @pytest.mark.postgres
-def test_letters_and_chinese_terms_always_go_through_the_index(org, tails, postgresql):
+def test_a_common_chinese_term_keeps_the_index_for_the_planner_to_weigh(org, tails, postgresql):
+    # PostgreSQL's statistics count Chinese bigrams well: its estimate is left alone
+    common = _search_public(Customer.objects.all(), ["尾号"])
+    assert "@@" in str(common.query)
+    assert ") <> 0" in str(common.query)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("term", ["1305", "华为", "huawei"])
+def test_a_rare_term_goes_through_the_index(org, tails, postgresql, term):
+    rare = _search_public(Customer.objects.all(), [term])
+    assert "@@" in str(rare.query)
+    assert ") > 0" in str(rare.query)
+    assert set(rare.values_list("pk", flat=True)) == _public_matches(term)
+
+
+@pytest.mark.postgres
+def test_an_owner_search_leaves_a_common_private_prefix_out_of_the_index(org, tails, postgresql):
+    # given the rep owns the customers whose numbers begin with 139 (private tokens: ·139…)
+    found = customer_list(actor=org.rep, query="139")
+    # then the private form does not go through the index (the public one, matching no tail, does)
+    assert "'·139':*" not in str(found.query)
+    # and the rep finds their customers by the number's beginning, as before
+    assert found.count() == COMMON
+
+
+@pytest.mark.postgres
+def test_the_density_of_every_term_is_read_in_one_query(org, tails, postgresql):
     with CaptureQueriesContext(connection) as captured:
-        query = _search_public(Customer.objects.all(), ["尾号", "weihao"]).query
-    # no density probe for them: the planner's statistics count their tokens
-    assert len(captured) == 0
-    assert "@@" in str(query)
+        query = str(_search_public(Customer.objects.all(), ["13", "华为", "weihao"]).query)
+    assert len(captured) == 1
+    # the rare term alone makes the index condition
+    assert "'华为':*" in query
+    assert "'13':*" not in query
 
 
 def test_the_api_list_joins_only_the_industry(org, tails):

@@ -314,7 +314,17 @@ def test_every_transfer_endpoint_is_in_the_matrix() -> None:
         ("GET", "/exports/{job_id}"),
         ("GET", "/exports/{job_id}/download"),
         ("POST", "/customers/{customer_id}/contacts/vcard"),
+        # the imports: their matrix is tests/transfer/test_import_permissions.py
+        ("POST", "/imports"),
+        ("GET", "/imports"),
+        ("GET", "/imports/{job_id}"),
+        ("GET", "/imports/{job_id}/errors"),
+        ("POST", "/imports/{job_id}/commit"),
+        ("POST", "/imports/{job_id}/undo"),
     }
+    from tests.transfer.test_import_permissions import ENDPOINTS as IMPORT_ENDPOINTS
+
+    assert len({case.name for case in IMPORT_ENDPOINTS}) == 6
     assert {path.split("?")[0] for path in _matrix_paths()} >= {
         "/api/v1/customers/export",
         "/api/v1/contacts/export",
@@ -339,6 +349,31 @@ def test_every_transfer_page_is_in_the_matrix() -> None:
         "export-create",
         "export-download",
         "contacts-vcard-import",
+        # the imports: their matrix is tests/transfer/test_import_permissions.py
+        "import-list",
+        "import-create",
+        "import-template",
+        "import-detail",
+        "import-progress",
+        "import-check",
+        "import-commit",
+        "import-undo",
+        "import-errors",
+    }
+    from tests.transfer.test_import_permissions import PAGES as IMPORT_PAGES
+
+    covered = {case.path(_ImportStub()).split("/")[3] for case in IMPORT_PAGES}  # type: ignore[arg-type]
+    assert covered >= {"", "new", "template", "1"}
+    assert {case.name for case in IMPORT_PAGES} >= {
+        "list",
+        "create",
+        "template",
+        "detail",
+        "progress",
+        "check",
+        "commit",
+        "undo",
+        "errors",
     }
     assert {case.path(Records(owned=_Stub(), pool=_Stub(), job=_Stub())) for case in PAGES} >= {  # type: ignore[arg-type]
         "/transfer/exports/",
@@ -346,3 +381,8 @@ def test_every_transfer_page_is_in_the_matrix() -> None:
         "/transfer/exports/1/download/",
         "/transfer/customers/1/contacts/vcard/",
     }
+
+
+class _ImportStub:
+    checked = _Stub()
+    done = _Stub()

@@ -24,9 +24,10 @@ from guanxi.accounts.models import User
 from guanxi.accounts.roles import Role
 from guanxi.core.china.credit_code import credit_code_clean
 from guanxi.core.demo.generator import REGIONS, DemoGenerator
+from guanxi.core.demo.history import demo_churn, demo_churn_backdate
 from guanxi.core.models import Region
 from guanxi.core.services import model_update
-from guanxi.customers.models import Contact, Customer, Industry, Tag
+from guanxi.customers.models import ARCHIVED_LIFECYCLES, Contact, Customer, Industry, Tag
 from guanxi.customers.services import contact_create, customer_create, tag_create
 
 DEFAULT_CUSTOMER_COUNT = 300
@@ -593,6 +594,12 @@ def _customer_load(
         base = plan.credit_prefix + region.code + plan.organisation_code
         credit_code = credit_code_clean(base + uscc.calc_check_digit(base))
     first_contact = today - dt.timedelta(days=plan.first_contact_days_ago)
+    # --- history library: a churned customer goes there with a reason (some stopped instead).
+    churn = (
+        demo_churn(plan.name, first_contact_days_ago=plan.first_contact_days_ago)
+        if plan.lifecycle in ARCHIVED_LIFECYCLES
+        else None
+    )
     customer = customer_create(
         actor=None,
         name=plan.name,
@@ -605,7 +612,9 @@ def _customer_load(
         website=plan.website,
         source=plan.source,
         source_note=plan.source_note,
-        lifecycle=plan.lifecycle,
+        lifecycle=churn.lifecycle if churn else plan.lifecycle,
+        churn_reason=churn.reason if churn else None,
+        churn_note=churn.note if churn else "",
         account_class=plan.account_class,
         first_contact_date=first_contact,
         first_needs=plan.first_needs,
@@ -614,6 +623,8 @@ def _customer_load(
         # is what the duplicate scan is there to show.
         allow_duplicates=True,
     )
+    if churn is not None:
+        demo_churn_backdate(customer, churn)
     owner = _owner(plan, owners)
     if owner is not None:
         # The system files into the pool; assigning is a second, audited step (the services let

@@ -17,6 +17,7 @@ from guanxi.accounts.roles import Role
 from guanxi.accounts.services import department_create, user_create
 from guanxi.core.demo.customers import DEFAULT_CUSTOMER_COUNT, demo_customers_load
 from guanxi.core.demo.generator import DemoGenerator
+from guanxi.core.demo.history import demo_verification_load
 from guanxi.core.demo.needs import demo_needs_load
 
 # (code, name, parent code)
@@ -105,6 +106,8 @@ def demo_load(
         # Once: a later run finds needs and adds none, whatever has been done with them since.
         if customers > 0:
             created = demo_needs_load(seed=seed) or created
+            # --- verification: this quarter's tasks, some confirmed (once per quarter).
+            created = demo_verification_load() or created
     return created
 
 

@@ -193,8 +193,8 @@ def demo_needs_load(*, seed: int, customers: int = DEFAULT_NEED_CUSTOMERS) -> bo
         return False
     r = DemoGenerator.for_stream(seed, "needs").random
     owned = list(
-        Customer.objects.filter(owner__isnull=False)
-        .exclude(lifecycle=Customer.Lifecycle.CHURNED)
+        # Active customers only: not the history library (churned or stopped, archived_at).
+        Customer.objects.filter(owner__isnull=False, archived_at__isnull=True)
         .select_related("owner")
         .order_by("pk")
     )
