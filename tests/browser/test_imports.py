@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from guanxi.customers.models import Customer
 from tests.browser.conftest import csp_violations, login
+from tests.browser.test_customers import reference_data  # noqa: F401  (fixture)
 from tests.transfer.import_helpers import csv_bytes, customer_row
 
 pytestmark = pytest.mark.browser
@@ -22,7 +23,14 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_rep_imports_a_file_reads_the_errors_fixes_it_and_commits(page, live_server, org, tmp_path):
+def test_rep_imports_a_file_reads_the_errors_fixes_it_and_commits(
+    page,
+    live_server,
+    org,
+    tmp_path,
+    reference_data,  # noqa: F811
+):
+    # Regions and industries must be there (an earlier browser test's flush empties them).
     # given a file with two bad rows (a short credit code, a phone that is no phone)
     bad = tmp_path / "客户.csv"
     rows = [
