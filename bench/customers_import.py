@@ -608,6 +608,7 @@ def measure(
     started = time.perf_counter()
     job = guanxi_import(users["bench_admin"], path, dry_run=True)
     result["dry_seconds"] = time.perf_counter() - started
+    result["loads"] = {"dry run": os.getloadavg()[0]}
     print(
         f"  guanxi dry run: {result['dry_seconds']:.1f} s "
         f"({rows / result['dry_seconds']:,.0f} rows/s)"
@@ -617,6 +618,7 @@ def measure(
     started = time.perf_counter()
     job = guanxi_import(users["bench_admin"], path)
     result["guanxi_seconds"] = time.perf_counter() - started
+    result["loads"]["import"] = os.getloadavg()[0]
     assert job.status == "done", (job.status, job.error, job.error_preview[:3])
     result["guanxi_counts"] = (job.added_count, job.skipped_count, job.error_count)
     result["guanxi_written"] = count_new(boundary)
@@ -631,6 +633,7 @@ def measure(
     started = time.perf_counter()
     written_copy(dumps)
     result["written_seconds"] = time.perf_counter() - started
+    result["loads"]["COPY as written"] = os.getloadavg()[0]
     print(
         f"  COPY of the rows Guanxi wrote (keys included): {result['written_seconds']:.1f} s "
         f"({rows / result['written_seconds']:,.0f} rows/s)"
@@ -649,6 +652,7 @@ def measure(
         started = time.perf_counter()
         new, failed = die_import(path, die_rows)
         result["die_seconds"] = time.perf_counter() - started
+        result["loads"]["django-import-export"] = os.getloadavg()[0]
         result["die_rows"] = die_rows
         result["die_counts"] = (new, failed)
         DIE_MEASURED[die_rows] = {
@@ -667,6 +671,7 @@ def measure(
     started = time.perf_counter()
     copy_rows(statements)
     result["copy_seconds"] = time.perf_counter() - started
+    result["loads"]["COPY bare"] = os.getloadavg()[0]
     print(
         f"  COPY (bare rows): {result['copy_seconds']:.1f} s "
         f"({rows / result['copy_seconds']:,.0f} rows/s)"
@@ -721,6 +726,13 @@ def main() -> None:
             f"({result['copy_seconds']:.0f} s) | {rows / result['written_seconds']:,.0f} rows/s "
             f"({result['written_seconds']:.0f} s) | {guanxi / die:.1f}× | {copy / guanxi:.1f}× |"
         )
+    lines.append("")
+    for result in results:
+        loads = ", ".join(f"{name} {load:.1f}" for name, load in result["loads"].items())
+        lines.append(
+            f"Load average (1 min, 2 cores) at the end of each {result['rows']:,}-row "
+            f"measurement: {loads}."
+        )
     lines += [
         "",
         f"Targets: {TARGET_ROWS_PER_SECOND:,} rows/s fully validated, {TARGET_RATIO}× "
@@ -728,12 +740,15 @@ def main() -> None:
     ]
     print("\n".join(lines))
     if not args.no_record:
-        command = ".venv/bin/python bench/customers_import.py" + (
-            f" --rows {' '.join(str(rows) for rows in args.rows)}"
-            if args.rows != [100_000, 1_000_000]
-            else ""
-        )
-        record("Customer import (postgresql)", command, lines)
+        command = ".venv/bin/python bench/customers_import.py"
+        if args.rows != [100_000, 1_000_000]:
+            command += f" --rows {' '.join(str(rows) for rows in args.rows)}"
+        if args.existing != EXISTING:
+            command += f" --existing {args.existing}"
+        if args.die_rows != 100_000:
+            command += f" --die-rows {args.die_rows}"
+        sizes = " and ".join(f"{rows:,}" for rows in args.rows)
+        record(f"Customer import (postgresql), {sizes} rows", command, lines)
 
 
 if __name__ == "__main__":

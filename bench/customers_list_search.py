@@ -659,7 +659,13 @@ def main() -> None:
         "--reload", action="store_true", help="replace the customers even if enough are there"
     )
     parser.add_argument("--no-record", action="store_true", help="do not write docs/benchmarks.md")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="measure only the cases whose label contains this text (implies --no-record)",
+    )
     args = parser.parse_args()
+    args.no_record = args.no_record or bool(args.only)
     database_prepare()
 
     import psycopg
@@ -712,6 +718,8 @@ def main() -> None:
         os.environ["DATABASE_URL"], autocommit=True, prepare_threshold=None
     ) as raw:
         for case in cases(users):
+            if args.only not in case.label:
+                continue
             count = matches(case.params["q"]) if case.kind == "search" else None
             for role, headers in roles.items():
                 result = case_run(

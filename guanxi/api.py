@@ -133,6 +133,8 @@ def _register_routers() -> None:
     from guanxi.core.api import router as core_router
     from guanxi.customers.api import router as customers_router
     from guanxi.customers.merge.api import router as customer_merges_router
+    from guanxi.engagement.api import router as engagement_router
+    from guanxi.notifications.api import router as notifications_router
     from guanxi.transfer.api import router as transfer_router
 
     api.add_router("/auth", auth_router)
@@ -142,6 +144,8 @@ def _register_routers() -> None:
     api.add_router("/", transfer_router)
     api.add_router("/", customer_merges_router)
     api.add_router("/", customers_router)
+    api.add_router("/", engagement_router)
+    api.add_router("/", notifications_router)
 
 
 _register_routers()

@@ -124,7 +124,12 @@ commands:
   createuser  create a user: guanxi createuser USERNAME --role ROLE [--department CODE]
   token       create an API token for a user and print it once: guanxi token USERNAME
   import      import a CSV or XLSX file: guanxi import customers|contacts FILE [--dry-run]
-              [--policy skip|update|create] [--on-error all|skip] [--user USERNAME]
+              [--policy skip|update|create] [--on-error all|skip] [--map COLUMN=FIELD]
+              [--errors REPORT.csv] [--user USERNAME]; exit 0 all rows, 3 rows with errors,
+              1 nothing imported
+  calendar_seed
+              (re)seed the holiday and adjusted-working-day table from chinese-calendar:
+              [--year YEAR ...] [--overwrite-edited]; later years are entered by an administrator
   help        this text; `guanxi help <command>` shows a command's options
 
 Every other command goes to Django's manage.py: guanxi migrate, guanxi check, guanxi shell, …

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "guanxi.accounts",
     "guanxi.customers",
     "guanxi.transfer",
+    "guanxi.notifications",
+    "guanxi.engagement",
 ]
 
 MIDDLEWARE = [
@@ -314,10 +316,38 @@ GUANXI_IMPORT_UNDO_DAYS = int(os.environ.get("GUANXI_IMPORT_UNDO_DAYS", 30))
 # (0 or 1: in the importing process) while the importing process writes.
 GUANXI_IMPORT_WORKERS = int(os.environ.get("GUANXI_IMPORT_WORKERS", os.cpu_count() or 1))
 GUANXI_IMPORT_PARALLEL_ROWS = int(os.environ.get("GUANXI_IMPORT_PARALLEL_ROWS", 20_000))
+# Interaction attachments (guanxi.engagement): the size of one file and how many one interaction
+# keeps; the types are a fixed list checked by content (engagement.services.ATTACHMENT_TYPES).
+GUANXI_ATTACHMENT_MAX_BYTES = int(os.environ.get("GUANXI_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+GUANXI_ATTACHMENTS_PER_INTERACTION = int(os.environ.get("GUANXI_ATTACHMENTS_PER_INTERACTION", 10))
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "guanxi@localhost")
+# For EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend (e-mail notifications).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 25))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 30))
+
+# --- Notifications (guanxi.notifications) ---------------------------------------------------
+# Robot webhook URLs and secrets are encrypted with this Fernet key (urlsafe base64, 32 bytes);
+# empty: a key derived from SECRET_KEY. Old keys (comma-separated) still decrypt while rows are
+# re-encrypted with `guanxi notifications_reencrypt` (docs/operations.md).
+GUANXI_FIELD_ENCRYPTION_KEY = os.environ.get("GUANXI_FIELD_ENCRYPTION_KEY", "")
+GUANXI_FIELD_ENCRYPTION_OLD_KEYS = env_list("GUANXI_FIELD_ENCRYPTION_OLD_KEYS", "")
+# Robots post only to the providers' own hosts over https (no requests into the internal
+# network); hosts listed here are allowed too, over http or https (a relay, or tests).
+GUANXI_ROBOT_EXTRA_HOSTS = env_list("GUANXI_ROBOT_EXTRA_HOSTS", "")
+GUANXI_ROBOT_TIMEOUT_SECONDS = float(os.environ.get("GUANXI_ROBOT_TIMEOUT_SECONDS", 10))
+# Per-provider messages a minute per robot; the providers' published limits by default.
+GUANXI_ROBOT_RATE_PER_MINUTE: dict[str, int] = {}
+# E-mail and robot deliveries: attempts before giving up, and the first retry's wait (doubling).
+GUANXI_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("GUANXI_NOTIFY_MAX_ATTEMPTS", 5))
+GUANXI_NOTIFY_RETRY_BASE_SECONDS = int(os.environ.get("GUANXI_NOTIFY_RETRY_BASE_SECONDS", 60))
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

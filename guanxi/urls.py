@@ -9,6 +9,8 @@ urlpatterns = [
     path("accounts/", include("guanxi.accounts.urls")),
     path("customers/", include("guanxi.customers.urls")),
     path("transfer/", include("guanxi.transfer.urls")),
+    path("engagement/", include("guanxi.engagement.urls")),
+    path("notifications/", include("guanxi.notifications.urls")),
     path("", include("guanxi.core.urls")),
 ]
 

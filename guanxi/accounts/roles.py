@@ -62,6 +62,7 @@ class Capability:
     VIEW_AUDIT = "view_audit"
     VIEW_TEAM = "view_team"
     RECYCLE_ALL = "recycle_all"
+    MANAGE_CALENDAR = "manage_calendar"  # the holiday and adjusted-working-day table
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -73,6 +74,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.VIEW_AUDIT,
             Capability.VIEW_TEAM,
             Capability.RECYCLE_ALL,
+            Capability.MANAGE_CALENDAR,
         }
     ),
     Role.SALES_MANAGER: frozenset({Capability.VIEW_TEAM}),

@@ -8,3 +8,9 @@ class CoreConfig(AppConfig):
     name = "guanxi.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from guanxi.core.audit import audit_note_labels_register
+        from guanxi.core.audit_notes import AUDIT_NOTE_LABELS
+
+        audit_note_labels_register(AUDIT_NOTE_LABELS)

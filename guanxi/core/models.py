@@ -8,6 +8,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core.china.calendar import DayKind, HolidayKey
+
 
 class SoftDeleteQuerySet(models.QuerySet):
     def alive(self) -> SoftDeleteQuerySet:
@@ -261,3 +263,97 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+# --- calendar ------------------------------------------------------------------------------------
+# China's statutory holidays and adjusted working days (调休), kept as data: the State Council
+# publishes each year's arrangement late in the year before, and the chinese-calendar package
+# stops at its last release. Reference data like Region: no soft delete, no version; every change
+# goes through core.services and is audited.
+
+
+class CalendarSource(models.TextChoices):
+    SEEDED = "seeded", _("chinese-calendar package")
+    EDITED = "edited", _("Administrator")
+
+
+class CalendarYear(models.Model):
+    """Whether the holiday table covers one year. Only a year with a row marked ``complete`` is
+    covered; in any other year working-day questions are refused, never guessed."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    complete = models.BooleanField(_("complete"), default=False)
+    source = models.CharField(
+        _("source"), max_length=10, choices=CalendarSource.choices, default=CalendarSource.EDITED
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    audit_fields: ClassVar[tuple[str, ...]] = ("year", "complete", "source", "note")
+
+    class Meta:
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+        ordering = ("year",)
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(year__gte=1900, year__lte=2099), name="calendar_year_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=["seeded", "edited"]), name="calendar_year_source"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class CalendarDay(models.Model):
+    """One holiday (a day off) or adjusted working day (a weekend day worked). A date without a
+    row is an ordinary day: Monday to Friday working, weekends rest. An ``ordinary`` row keeps
+    a seeded day an administrator removed from coming back with the next re-seed."""
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=DayKind.choices)
+    holiday = models.CharField(_("holiday"), max_length=30, choices=HolidayKey.choices, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    source = models.CharField(
+        _("source"), max_length=10, choices=CalendarSource.choices, default=CalendarSource.EDITED
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    audit_fields: ClassVar[tuple[str, ...]] = ("date", "kind", "holiday", "note", "source")
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ("date",)
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["holiday", "workday", "ordinary"]),
+                name="calendar_day_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=["seeded", "edited"]), name="calendar_day_source"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = self.get_holiday_display() if self.holiday else ""
+        return f"{self.date.isoformat()} {self.get_kind_display()} {label}".strip()

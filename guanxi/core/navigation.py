@@ -54,6 +54,8 @@ AREAS: tuple[Area, ...] = (
             "Interaction log, maintenance policies per customer class, today's tasks "
             "and the care calendar."
         ),
+        url_name="engagement:today",
+        built=True,
     ),
     Area(
         "sales",
@@ -106,6 +108,8 @@ AREAS: tuple[Area, ...] = (
         _("Notifications"),
         "C15",
         _("In-app, e-mail and WeCom / DingTalk / Feishu robot notifications and webhooks."),
+        url_name="notifications:notification-list",
+        built=True,
     ),
     Area(
         "privacy",
@@ -147,6 +151,15 @@ SETTINGS_AREAS: tuple[Area, ...] = (
         needs=Capability.VIEW_AUDIT,
     ),
     Area("recycle", _("Recycle bin"), "C15", "", url_name="core:recycle-list", built=True),
+    Area(
+        "calendar",
+        _("Holiday calendar"),
+        "C3, C5",
+        "",
+        url_name="core:calendar-index",
+        built=True,
+        needs=Capability.MANAGE_CALENDAR,
+    ),
 )
 
 

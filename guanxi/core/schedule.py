@@ -41,12 +41,33 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
     ),
     ScheduledJob("exports-purge", "10 5 * * *", "guanxi.transfer.tasks.exports_purge_task"),
     ScheduledJob("imports-purge", "25 5 * * *", "guanxi.transfer.tasks.imports_purge_task"),
+    # Every minute: e-mail and robot deliveries due for a retry or deferred by a robot's rate
+    # limit (the job only enqueues; each delivery is claimed once however often it is enqueued).
+    ScheduledJob(
+        "notifications-deliveries-retry",
+        "* * * * *",
+        "guanxi.notifications.tasks.deliveries_retry_task",
+    ),
     # --- verification: every day of a quarter's first week, so that a scheduler that was down on
     # the 1st still makes the quarter's tasks (the job is idempotent per customer and quarter).
     ScheduledJob(
         "verification-tasks",
         "20 1 1-7 1,4,7,10 *",
         "guanxi.customers.tasks.verification_tasks_create_task",
+    ),
+    # --- engagement: the night's follow-up tasks (policies, plans, greetings), the morning
+    # digest, then overdue notices and escalation to managers. Each is idempotent, and the
+    # generation runs again at noon for customers filed or reclassified in the morning.
+    ScheduledJob(
+        "followups-generate",
+        "40 0,12 * * *",
+        "guanxi.engagement.tasks.followups_generate_task",
+    ),
+    ScheduledJob(
+        "followups-digest", "0 8 * * *", "guanxi.engagement.tasks.followups_notify_due_task"
+    ),
+    ScheduledJob(
+        "followups-escalate", "30 9 * * *", "guanxi.engagement.tasks.followups_escalate_task"
     ),
 )
 

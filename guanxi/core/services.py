@@ -4,8 +4,11 @@ views."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.apps import apps
 from django.conf import settings
@@ -15,14 +18,31 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from guanxi.core import audit_notes
 from guanxi.core.audit import audit_record, diff, snapshot
+from guanxi.core.china.calendar import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    DayKind,
+    chinese_calendar_day,
+    chinese_calendar_days,
+    chinese_calendar_version,
+    chinese_calendar_years,
+)
 from guanxi.core.exceptions import (
     ApplicationError,
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
 )
-from guanxi.core.models import AuditEntry, BaseModel, SavedView
+from guanxi.core.models import (
+    AuditEntry,
+    BaseModel,
+    CalendarDay,
+    CalendarSource,
+    CalendarYear,
+    SavedView,
+)
 from guanxi.core.saved_views import (
     SAVED_VIEWS_PER_LIST,
     saved_view_list_get,
@@ -307,3 +327,421 @@ def saved_view_delete(*, actor: Any, view: SavedView) -> None:
     if view.user_id != getattr(actor, "pk", None):
         raise NotFoundError()
     view.delete()
+
+
+# --- calendar ------------------------------------------------------------------------------------
+# The holiday and adjusted-working-day table (models.CalendarDay, CalendarYear). Administrators
+# edit it; ``calendar_seed`` fills it from the chinese-calendar package without overwriting what
+# they edited. Every change is audited; a denied or invalid request changes nothing.
+
+CALENDAR_DAY_EDITABLE_FIELDS = frozenset({"kind", "holiday", "note"})
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def calendar_date_parse(value: Any, *, field_name: str = "date") -> dt.date:
+    """A date from a request (``YYYY-MM-DD``), or a field error naming ``field_name``."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    text = str(value).strip() if isinstance(value, str) else ""
+    try:
+        parsed = dt.date.fromisoformat(text) if _ISO_DATE.fullmatch(text) else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValidationError(
+            {field_name: [_("Enter a valid date (YYYY-MM-DD).")]}, code="invalid_date"
+        )
+    return parsed
+
+
+def calendar_year_check(year: Any, field_name: str = "year") -> int:
+    if not isinstance(year, int) or isinstance(year, bool) or not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationError(
+            {
+                field_name: [
+                    _("Enter a year from %(first)s to %(last)s.")
+                    % {"first": FIRST_YEAR, "last": LAST_YEAR}
+                ]
+            },
+            code="year_out_of_range",
+        )
+    return year
+
+
+def _calendar_day_validate(day: CalendarDay) -> None:
+    """The rules a full_clean cannot know, checked before it so the messages say what to do."""
+    errors: dict[str, list[str]] = {}
+    if isinstance(day.date, dt.date) and not FIRST_YEAR <= day.date.year <= LAST_YEAR:
+        errors["date"] = [
+            _("Enter a date from %(first)s to %(last)s.") % {"first": FIRST_YEAR, "last": LAST_YEAR}
+        ]
+    if day.kind not in (DayKind.HOLIDAY, DayKind.WORKDAY):
+        errors["kind"] = [_("Choose holiday or adjusted working day.")]
+    elif day.kind == DayKind.WORKDAY and isinstance(day.date, dt.date) and day.date.weekday() < 5:
+        errors["kind"] = [
+            _(
+                "An adjusted working day is a Saturday or Sunday worked in exchange for a "
+                "holiday; a weekday is a working day anyway."
+            )
+        ]
+    if day.kind in (DayKind.HOLIDAY, DayKind.WORKDAY) and not day.holiday:
+        errors["holiday"] = [_("Choose the holiday this day belongs to.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _calendar_stamp(row: CalendarDay | CalendarYear, actor: Any) -> None:
+    row.updated_at = timezone.now()
+    row.updated_by = actor if getattr(actor, "is_authenticated", False) else None
+
+
+def calendar_day_create(
+    *, actor: Any, date: dt.date, kind: str, holiday: str = "", note: str = ""
+) -> CalendarDay:
+    """Add a holiday or adjusted working day. A date an administrator removed earlier (an
+    ``ordinary`` row) takes the new values; any other date already in the table is refused."""
+    day = CalendarDay(
+        date=date,
+        kind=kind,
+        holiday=(holiday or "").strip(),
+        note=(note or "").strip(),
+        source=CalendarSource.EDITED,
+    )
+    _calendar_day_validate(day)
+    with transaction.atomic():
+        existing = CalendarDay.objects.select_for_update().filter(date=date).first()
+        if existing is not None and existing.kind != DayKind.ORDINARY:
+            raise ValidationError(
+                {
+                    "date": [
+                        _("%(date)s is already in the calendar: edit it instead.") % {"date": date}
+                    ]
+                },
+                code="duplicate",
+            )
+        if existing is not None:
+            return _calendar_day_apply(
+                existing, {"kind": day.kind, "holiday": day.holiday, "note": day.note}, actor
+            )
+        _calendar_stamp(day, actor)
+        day.full_clean()
+        try:
+            with transaction.atomic():
+                day.save(force_insert=True)
+        except IntegrityError as error:  # the same date added at the same moment elsewhere
+            raise ValidationError(
+                {
+                    "date": [
+                        _("%(date)s is already in the calendar: edit it instead.") % {"date": date}
+                    ]
+                },
+                code="duplicate",
+            ) from error
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            obj=day,
+            changes={
+                name: {"before": None, "after": value} for name, value in snapshot(day).items()
+            },
+        )
+    return day
+
+
+def _calendar_day_apply(row: CalendarDay, data: Mapping[str, Any], actor: Any) -> CalendarDay:
+    """Apply an administrator's values to a locked row, validate, save and audit."""
+    before = snapshot(row)
+    for name, value in data.items():
+        if value is None and name in ("holiday", "note"):
+            value = ""  # an explicit null in the API clears the field
+        setattr(row, name, value.strip() if isinstance(value, str) else value)
+    row.source = CalendarSource.EDITED
+    _calendar_day_validate(row)
+    _calendar_stamp(row, actor)
+    row.full_clean()
+    changes = diff(before, snapshot(row))
+    if not changes:
+        return row
+    row.save()
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, obj=row, changes=changes)
+    return row
+
+
+def calendar_day_update(*, actor: Any, day: CalendarDay, data: Mapping[str, Any]) -> CalendarDay:
+    """Change a day's kind, holiday or note. The day counts as edited from then on: a re-seed
+    leaves it alone."""
+    unknown = set(data) - CALENDAR_DAY_EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(
+            {name: [_("This field cannot be changed here.")] for name in sorted(unknown)}
+        )
+    with transaction.atomic():
+        row = CalendarDay.objects.select_for_update().filter(pk=day.pk).first()
+        if row is None:
+            raise NotFoundError()
+        return _calendar_day_apply(row, data, actor)
+
+
+def calendar_day_delete(*, actor: Any, day: CalendarDay) -> CalendarDay | None:
+    """Make ``day``'s date an ordinary day again. When chinese-calendar has a holiday or
+    adjusted working day on that date, the row stays as an ``ordinary`` marker (returned), so
+    that a re-seed does not bring the package's day back; otherwise it goes. Deleting such a
+    marker lets the next re-seed restore the package's day."""
+    with transaction.atomic():
+        row = CalendarDay.objects.select_for_update().filter(pk=day.pk).first()
+        if row is None:
+            raise NotFoundError()
+        before = snapshot(row)
+        if row.kind != DayKind.ORDINARY and chinese_calendar_day(row.date) is not None:
+            row.kind = DayKind.ORDINARY
+            row.holiday = ""
+            row.source = CalendarSource.EDITED
+            _calendar_stamp(row, actor)
+            row.save()
+            audit_record(
+                actor=actor,
+                action=AuditEntry.Action.UPDATE,
+                obj=row,
+                changes=diff(before, snapshot(row)),
+                note=audit_notes.CALENDAR_DAY_REMOVED,
+            )
+            return row
+        label = str(row)
+        row_id = row.pk
+        row.delete()
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.ACTION,
+            object_type="core.calendarday",
+            object_id=str(row_id),
+            object_label=label,
+            changes={name: {"before": value, "after": None} for name, value in before.items()},
+            note=audit_notes.CALENDAR_DAY_DELETED,
+        )
+    return None
+
+
+def calendar_year_update(
+    *, actor: Any, year: int, complete: bool, note: str | None = None
+) -> CalendarYear:
+    """Mark ``year`` complete (its holidays and adjusted working days are all entered, so
+    working-day questions about it are answered) or not complete (they are refused)."""
+    calendar_year_check(year)
+    with transaction.atomic():
+        row = CalendarYear.objects.select_for_update().filter(year=year).first()
+        if complete:
+            start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+            if not CalendarDay.objects.filter(
+                date__gte=start, date__lte=end, kind=DayKind.HOLIDAY
+            ).exists():
+                raise ValidationError(
+                    {
+                        "complete": [
+                            _(
+                                "Enter the holidays of %(year)s before you mark the year "
+                                "complete: every year has some."
+                            )
+                            % {"year": year}
+                        ]
+                    },
+                    code="year_empty",
+                )
+        if row is None:
+            row = CalendarYear(
+                year=year,
+                complete=bool(complete),
+                note=(note or "").strip(),
+                source=CalendarSource.EDITED,
+            )
+            _calendar_stamp(row, actor)
+            row.full_clean()
+            try:
+                with transaction.atomic():
+                    row.save(force_insert=True)
+            except IntegrityError as error:  # created at the same moment elsewhere
+                raise ConflictError() from error
+            audit_record(
+                actor=actor,
+                action=AuditEntry.Action.CREATE,
+                obj=row,
+                changes={
+                    name: {"before": None, "after": value} for name, value in snapshot(row).items()
+                },
+            )
+            return row
+        before = snapshot(row)
+        row.complete = bool(complete)
+        if note is not None:
+            row.note = note.strip()
+        changes = diff(before, snapshot(row))
+        if not changes:
+            return row
+        row.source = CalendarSource.EDITED
+        _calendar_stamp(row, actor)
+        row.full_clean()
+        row.save()
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            obj=row,
+            changes=diff(before, snapshot(row)),
+        )
+    return row
+
+
+@dataclass
+class CalendarSeedResult:
+    years: tuple[int, ...] = ()
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    kept: int = 0  # edited by an administrator, left alone
+    removed: int = 0
+
+
+def calendar_seed(
+    *, actor: Any, years: Iterable[int] | None = None, overwrite_edited: bool = False
+) -> CalendarSeedResult:
+    """(Re-)seed years from the chinese-calendar package (all it covers by default) and mark
+    them complete. Days an administrator edited, added or removed are kept unless
+    ``overwrite_edited``; seeded days the package no longer has are removed. Idempotent: a
+    second run changes nothing and writes no audit entry."""
+    available = chinese_calendar_years()
+    wanted = sorted(set(available if years is None else years))
+    missing = [year for year in wanted if year not in available]
+    if missing:
+        raise ValidationError(
+            {
+                "years": [
+                    _(
+                        "The chinese-calendar package has no arrangement for %(years)s; it covers "
+                        "%(first)s to %(last)s. Enter later years by hand."
+                    )
+                    % {
+                        "years": ", ".join(str(year) for year in missing),
+                        "first": available.start,
+                        "last": available.stop - 1,
+                    }
+                ]
+            },
+            code="not_in_package",
+        )
+    result = CalendarSeedResult(years=tuple(wanted))
+    for year in wanted:
+        with transaction.atomic():
+            counts = _calendar_seed_year(actor=actor, year=year, overwrite_edited=overwrite_edited)
+        result.created += counts.created
+        result.updated += counts.updated
+        result.unchanged += counts.unchanged
+        result.kept += counts.kept
+        result.removed += counts.removed
+    return result
+
+
+def _calendar_seed_year(*, actor: Any, year: int, overwrite_edited: bool) -> CalendarSeedResult:
+    counts = CalendarSeedResult(years=(year,))
+    seed = {day.date: day for day in chinese_calendar_days(year)}
+    rows = {
+        row.date: row
+        for row in CalendarDay.objects.select_for_update().filter(
+            date__gte=dt.date(year, 1, 1), date__lte=dt.date(year, 12, 31)
+        )
+    }
+    for date, seeded in seed.items():
+        row = rows.get(date)
+        if row is None:
+            row = CalendarDay(
+                date=date, kind=seeded.kind, holiday=seeded.holiday, source=CalendarSource.SEEDED
+            )
+            _calendar_stamp(row, actor)
+            row.save(force_insert=True)
+            audit_record(
+                actor=actor,
+                action=AuditEntry.Action.CREATE,
+                obj=row,
+                changes={
+                    name: {"before": None, "after": value} for name, value in snapshot(row).items()
+                },
+            )
+            counts.created += 1
+            continue
+        if row.source == CalendarSource.EDITED and not overwrite_edited:
+            counts.kept += 1
+            continue
+        before = snapshot(row)
+        row.kind, row.holiday, row.source = seeded.kind, seeded.holiday, CalendarSource.SEEDED
+        changes = diff(before, snapshot(row))
+        if not changes:
+            counts.unchanged += 1
+            continue
+        _calendar_stamp(row, actor)
+        row.save()
+        audit_record(actor=actor, action=AuditEntry.Action.UPDATE, obj=row, changes=changes)
+        counts.updated += 1
+    for date, row in rows.items():
+        if date in seed:
+            continue
+        if row.source == CalendarSource.EDITED and not overwrite_edited:
+            counts.kept += 1
+            continue
+        before = snapshot(row)
+        label, row_id = str(row), row.pk
+        row.delete()
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.ACTION,
+            object_type="core.calendarday",
+            object_id=str(row_id),
+            object_label=label,
+            changes={name: {"before": value, "after": None} for name, value in before.items()},
+            note=audit_notes.CALENDAR_DAY_DELETED,
+        )
+        counts.removed += 1
+    coverage = CalendarYear.objects.select_for_update().filter(year=year).first()
+    if coverage is None:
+        coverage = CalendarYear(
+            year=year,
+            complete=True,
+            source=CalendarSource.SEEDED,
+            note=f"chinese-calendar {chinese_calendar_version()}".strip(),
+        )
+        _calendar_stamp(coverage, actor)
+        coverage.save(force_insert=True)
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            obj=coverage,
+            changes={
+                name: {"before": None, "after": value} for name, value in snapshot(coverage).items()
+            },
+        )
+    elif not coverage.complete:
+        # The package publishes whole arrangements: a seeded year is complete.
+        before = snapshot(coverage)
+        coverage.complete = True
+        _calendar_stamp(coverage, actor)
+        coverage.save()
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            obj=coverage,
+            changes=diff(before, snapshot(coverage)),
+        )
+    if counts.created or counts.updated or counts.removed:
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.ACTION,
+            obj=coverage,
+            note=audit_notes.CALENDAR_SEED
+            + "?"
+            + urlencode(
+                {
+                    "year": year,
+                    "created": counts.created,
+                    "updated": counts.updated,
+                    "removed": counts.removed,
+                    "kept": counts.kept,
+                }
+            ),
+        )
+    return counts

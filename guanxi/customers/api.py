@@ -184,6 +184,7 @@ def _contact_out(
         **personal,
         "address": contact.address,
         "birthday": contact.birthday,
+        "birthday_lunar": contact.birthday_lunar,
         "preferred_channel": contact.preferred_channel,
         "legal_basis": contact.legal_basis,
         "consent_note": contact.consent_note,

@@ -354,6 +354,12 @@ class ContactForm(VersionedForm):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
+    # --- engagement (care calendar)
+    birthday_lunar = forms.BooleanField(
+        label=_("Celebrates the lunar birthday"),
+        required=False,
+        help_text=_("Greetings then fall on the lunar date of the date of birth entered."),
+    )
     preferred_channel = forms.ChoiceField(
         label=_("Preferred channel"), choices=Contact.Channel.choices, required=False
     )
@@ -394,6 +400,7 @@ class ContactForm(VersionedForm):
                 "wechat",
                 "address",
                 "birthday",
+                "birthday_lunar",
                 "preferred_channel",
                 "legal_basis",
                 "consent_note",
@@ -413,6 +420,7 @@ class ContactForm(VersionedForm):
             "wechat": contact.wechat,
             "address": contact.address,
             "birthday": contact.birthday,
+            "birthday_lunar": contact.birthday_lunar,
             "preferred_channel": contact.preferred_channel,
             "legal_basis": contact.legal_basis,
             "consent_note": contact.consent_note,

@@ -469,6 +469,9 @@ class Contact(BaseModel):
     wechat = models.CharField(_("WeChat ID"), max_length=50, blank=True)
     address = models.CharField(_("address"), max_length=255, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
+    # --- engagement (care calendar): the person keeps their birthday in the lunar calendar, on the
+    # lunar date of the date of birth above (guanxi.core.china.calendar.birthday_next).
+    birthday_lunar = models.BooleanField(_("lunar birthday"), default=False)
     preferred_channel = models.CharField(
         _("preferred channel"), max_length=10, choices=Channel.choices, blank=True, default=""
     )
@@ -491,6 +494,7 @@ class Contact(BaseModel):
         "wechat",
         "address",
         "birthday",
+        "birthday_lunar",
         "preferred_channel",
         "legal_basis",
         "consent_note",

@@ -178,6 +178,9 @@ class ContactOut(Schema):
     )
     address: str
     birthday: dt.date | None
+    birthday_lunar: bool = Field(
+        False, description="The birthday is kept on the lunar date of the date of birth."
+    )
     preferred_channel: str
     legal_basis: str
     consent_note: str
@@ -202,6 +205,7 @@ class ContactIn(Schema):
     wechat: str = Field("", max_length=50)
     address: str = Field("", max_length=255)
     birthday: dt.date | None = None
+    birthday_lunar: bool = False
     preferred_channel: str = ""
     legal_basis: str = "consent"
     consent_note: str = Field("", max_length=255)
@@ -218,6 +222,7 @@ class ContactPatchIn(Schema):
     wechat: str | None = Field(None, max_length=50)
     address: str | None = Field(None, max_length=255)
     birthday: dt.date | None = None
+    birthday_lunar: bool | None = None
     preferred_channel: str | None = None
     legal_basis: str | None = None
     consent_note: str | None = Field(None, max_length=255)

@@ -33,6 +33,7 @@ from guanxi.core.audit import object_type_of
 from guanxi.core.china.credit_code import credit_code_clean
 from guanxi.core.china.names import company_name_key, company_name_similarity
 from guanxi.core.china.phones import email_mask, phone_mask, phone_normalize, wechat_mask
+from guanxi.core.china.regions import region_level
 from guanxi.core.china.search import (
     fts5_match,
     fts5_match_any,
@@ -61,6 +62,12 @@ from guanxi.customers.models import (
     Tag,
     VerificationTask,
 )
+
+REGION_COLUMNS = {
+    Region.Level.PROVINCE: "province_id",
+    Region.Level.CITY: "city_id",
+    Region.Level.DISTRICT: "district_id",
+}
 
 CUSTOMER_SORTS: dict[str, tuple[str, ...]] = {
     "-updated_at": ("-updated_at", "-id"),
@@ -262,9 +269,10 @@ def customer_list(
     if industry:
         customers = customers.filter(industry__code=industry)
     if region:
-        customers = customers.filter(
-            Q(province_id=region) | Q(city_id=region) | Q(district_id=region)
-        )
+        # A customer filed under a district carries its city and province too (region_validate),
+        # so the column of the code's own level finds every customer inside the region.
+        column = REGION_COLUMNS.get(region_level(region) or "")
+        customers = customers.filter(**{column: region}) if column else customers.none()
     if tag is not None:
         customers = customers.filter(tags=tag)
     if owner is not None:

@@ -108,6 +108,7 @@ CONTACT_EDITABLE_FIELDS = frozenset(
         "wechat",
         "address",
         "birthday",
+        "birthday_lunar",  # --- engagement (care calendar)
         "preferred_channel",
         "legal_basis",
         "consent_note",
@@ -743,6 +744,7 @@ def contact_create(
     legal_basis: str = Contact.LegalBasis.CONSENT,
     consent_note: str = "",
     consent_at: dt.datetime | None = None,
+    birthday_lunar: bool = False,
 ) -> Contact:
     _masked_values_refuse({"phones": list(phones), "email": email, "wechat": wechat})
     contact = Contact(
@@ -755,6 +757,7 @@ def contact_create(
         wechat=(wechat or "").strip(),
         address=address,
         birthday=birthday,
+        birthday_lunar=bool(birthday_lunar),
         preferred_channel=preferred_channel,
         legal_basis=legal_basis,
         consent_note=consent_note,
@@ -786,6 +789,8 @@ def contact_update(
             changes[name] = _phones_clean(value)
         elif name in {"birthday", "consent_at"}:
             changes[name] = value
+        elif name == "birthday_lunar":  # --- engagement (care calendar)
+            changes[name] = bool(value)
         else:
             changes[name] = (value or "").strip() if isinstance(value, str | None) else value
     if {"name", "phones", "email", "wechat"} & set(changes):

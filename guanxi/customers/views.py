@@ -23,7 +23,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from guanxi.accounts.forms import apply_errors, form_submit
 from guanxi.accounts.selectors import user_visible_queryset
-from guanxi.core.audit_display import ChangeRow, audit_change_rows
+from guanxi.core.audit_display import audit_change_rows
 from guanxi.core.exceptions import (
     ApplicationError,
     ConflictError,
@@ -80,7 +80,6 @@ from guanxi.customers.selectors import (
     contact_shown_in_full,
     customer_detail,
     customer_duplicate_groups,
-    customer_history,
     customer_list,
     customer_page,
     customer_recycle_at,
@@ -98,6 +97,7 @@ from guanxi.customers.selectors import (
     tag_list,
 )
 from guanxi.customers.services import BULK_LIMIT, CustomerDuplicateSuspectedError
+from guanxi.customers.timeline import customer_page_sections, customer_timeline
 
 PAGE_SIZE = 50
 SAVED_VIEW_LIST = "customers"
@@ -209,12 +209,14 @@ def customer_show(request: HttpRequest, customer_id: int) -> HttpResponse:
             "contacts": contacts,
             "contacts_masked": any(row["masked"] for row in contacts),
             **reveal,
-            "history": _timeline(request.user, customer),
+            **_timeline(request.user, customer),
             "can_write": customer_can_write(request.user, customer),
             **_pool_context(request.user, customer),
             **_need_customer_context(request.user, customer),
             **_merge_context(request.user, customer),
             **history_detail_context(request.user, customer),  # --- history library
+            # Cards and buttons other apps add (customers.timeline), e.g. follow-ups.
+            "page_sections": customer_page_sections(actor=request.user, customer=customer),
         },
     )
 
@@ -299,10 +301,18 @@ def _contact_rows(
     return rows
 
 
-def _timeline(actor: Any, customer: Customer) -> list[tuple[Any, list[ChangeRow]]]:
-    entries = customer_history(customer=customer)
-    rows = audit_change_rows(entries, viewer=actor)
-    return [(entry, rows[entry.pk]) for entry in entries]
+def _timeline(actor: Any, customer: Customer) -> dict[str, Any]:
+    """The timeline of every registered source (customers.timeline: the change history,
+    interactions, tasks…), and its change history alone as (entry, rows) pairs."""
+    items = customer_timeline(actor=actor, customer=customer)
+    return {
+        "timeline": items,
+        "history": [
+            (item.context["entry"], item.context["rows"])
+            for item in items
+            if item.source == "customers.audit"
+        ],
+    }
 
 
 def _pool_context(actor: Any, customer: Customer) -> dict[str, Any]:

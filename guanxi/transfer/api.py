@@ -8,9 +8,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 
@@ -482,32 +483,62 @@ def _configuration(request: HttpRequest) -> dict[str, Any]:
     return {name: value for name, value in configuration.items() if value is not None}
 
 
+_CONFIGURATION_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "mapping": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string"},
+                        },
+                        "duplicate_policy": {
+                            "type": "string",
+                            "enum": ["skip", "update", "create"],
+                        },
+                        "error_policy": {"type": "string", "enum": ["all", "skip"]},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/imports/{job_id}/check",
+    response={200: ImportJobOut, 202: ImportJobOut},
+    openapi_extra=_CONFIGURATION_BODY,
+)
+def import_check(request: HttpRequest, job_id: int) -> Status[Any]:
+    """The dry run again, optionally with another mapping or policies: every row checked,
+    nothing written. For an uploaded, checked, rejected or failed import."""
+    job = import_job_get_for_user(request.auth, job_id)
+    import_require(request.auth)
+    return _import_answer(
+        import_services.import_check(actor=request.auth, job=job, **_configuration(request))
+    )
+
+
+@router.get("/imports/templates/{kind}", url_name="import_template")
+def import_template(request: HttpRequest, kind: str, format: str = "xlsx") -> Any:
+    """The empty file to fill in for ``kind`` (customers, contacts): the column headers in the
+    request's language, required ones ending in *; ``format`` csv or xlsx (with a sheet that
+    explains each column)."""
+    import_require(request.auth)
+    template = import_services.import_template(kind=kind, format=format)
+    response = HttpResponse(template.data, content_type=template.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, template.file_name)
+    return response
+
+
 @router.post(
     "/imports/{job_id}/commit",
     response={200: ImportJobOut, 202: ImportJobOut},
-    openapi_extra={
-        "requestBody": {
-            "required": False,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "mapping": {
-                                "type": "object",
-                                "additionalProperties": {"type": "string"},
-                            },
-                            "duplicate_policy": {
-                                "type": "string",
-                                "enum": ["skip", "update", "create"],
-                            },
-                            "error_policy": {"type": "string", "enum": ["all", "skip"]},
-                        },
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=_CONFIGURATION_BODY,
 )
 def import_commit(request: HttpRequest, job_id: int) -> Status[Any]:
     """Write the rows of a checked import (optionally with another mapping or policies). A

@@ -52,8 +52,14 @@ class VcardImportForm(forms.Form):
         return upload.read(limit + 1)
 
 
+def _import_kinds() -> list[tuple[str, Any]]:
+    from guanxi.transfer.import_services import import_kind_choices
+
+    return import_kind_choices()
+
+
 class ImportUploadForm(forms.Form):
-    kind = forms.ChoiceField(label=_("What to import"), choices=ImportJob.Kind.choices)
+    kind = forms.ChoiceField(label=_("What to import"), choices=_import_kinds)
     file = forms.FileField(
         label=_("File"),
         help_text=_(

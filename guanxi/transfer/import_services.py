@@ -9,10 +9,12 @@ for files up to GUANXI_IMPORT_SYNC_ROWS rows and as a job beyond; both end in ``
 Speed. Rows are validated in Python in batches of BATCH_ROWS with the rules of the customer
 services (credit code, phone, e-mail, choices, region chain, owner, lengths), and every lookup is
 one query per batch or one per import: regions, industries, tags and owners are loaded once, the
-existing credit codes and name keys of a batch in one query each. Rows are written with
-``bulk_create`` in batches, search keys and name keys computed by the services' own functions
-(customer_search_document, contact_search_document, customer_name_key). A commit is ONE
-transaction: a crash, a kill or an all-or-nothing import with a bad row leaves nothing behind.
+existing credit codes and name keys of a batch in one query each, the contacts with the batch's
+phone numbers and e-mail addresses (the duplicate check's other rules) in one more. Rows are
+written with ``bulk_create`` in batches, search keys and name keys computed by the services'
+own functions (customer_search_document, contact_search_document, customer_name_key). A commit
+is ONE transaction: a crash, a kill or an all-or-nothing import with a bad row leaves nothing
+behind.
 The audit trail gets one entry per import (counts, the job), not one per row: the job itself is
 the record of what was created (id ranges) and overwritten (ImportChange), which undo reads.
 
@@ -23,6 +25,7 @@ The kinds are a registry (IMPORT_KINDS): customers and contacts here; orders plu
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -44,8 +47,9 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.validators import URLValidator, validate_email
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import F
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.models import BooleanField, F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -56,6 +60,14 @@ from guanxi.core.audit import audit_record
 from guanxi.core.china.credit_code import credit_code_clean
 from guanxi.core.china.names import region_bare_name, region_names
 from guanxi.core.china.phones import is_masked, phone_normalize
+from guanxi.core.china.search import (
+    MAX_TOKEN_CHARS,
+    PRIVATE_MARK,
+    fts5_match,
+    postgres_vector_sql,
+    search_document,
+    tsquery_text,
+)
 from guanxi.core.exceptions import ApplicationError, PermissionDeniedError
 from guanxi.core.models import AuditEntry, Region
 from guanxi.customers.models import (
@@ -68,6 +80,7 @@ from guanxi.customers.models import (
 )
 from guanxi.customers.permissions import customer_manages
 from guanxi.customers.selectors import (
+    DUPLICATE_REASONS,
     customer_name_key,
     customer_visible_queryset,
     pool_policy_get,
@@ -87,6 +100,8 @@ logger = logging.getLogger(__name__)
 
 BATCH_ROWS = 1000
 ERROR_PREVIEW_ROWS = 50
+REPORT_VALUE_CHARS = 200
+"""A value longer than this is cut in the error report and on the page."""
 PROGRESS_SECONDS = 0.5
 STORAGE_PREFIX = "imports"
 Status = ImportJob.Status
@@ -116,6 +131,9 @@ _FILE_MESSAGES = {
         "The file has more than %(rows)s rows, the most one import may hold. Split it."
     ),
     "xlsx_invalid": gettext_lazy("The file is not a readable XLSX workbook."),
+    "gone": gettext_lazy(
+        "The uploaded file is no longer kept (files are kept for %(days)s days). Upload it again."
+    ),
     "xlsx_bomb": gettext_lazy(
         "The workbook unpacks to far more data than it holds (a zip bomb); it was refused unopened."
     ),
@@ -132,6 +150,7 @@ def import_file_error(code: str, *, row: int | None = None) -> ImportError_:
         "size": settings.GUANXI_IMPORT_MAX_BYTES // (1024 * 1024),
         "rows": settings.GUANXI_IMPORT_MAX_ROWS,
         "row": row or "?",
+        "days": settings.GUANXI_IMPORT_UNDO_DAYS,
     }
     return ImportError_(message, code=f"import_{code}", fields={"file": [message]})
 
@@ -177,11 +196,22 @@ class ImportKind:
 
 
 IMPORT_KINDS: dict[str, ImportKind] = {}
+"""Every kind of import, by name. Customers and contacts are registered at the end of this
+module. Orders are not importable yet: there are no orders until the sales app (C7) exists. It
+will add ``ImportJob.Kind.ORDERS`` (a choice, so a state-only migration), write a runner like
+CustomerRows (parse / prepare / batch) and call import_kind_register from its AppConfig.ready;
+pages, the API, the command and undo (_UNDO_MODELS) then pick it up."""
 
 
 def import_kind_register(kind: ImportKind) -> None:
     """Add a kind of import (the sales app registers orders here when it exists)."""
     IMPORT_KINDS[kind.name] = kind
+
+
+def import_kind_choices() -> list[tuple[str, Any]]:
+    """(name, label) of every kind registered: what the upload form and the template list
+    offer, so that a kind registered later (orders) shows up there by itself."""
+    return [(kind.name, kind.label) for kind in IMPORT_KINDS.values()]
 
 
 def _kind_get(name: str) -> ImportKind:
@@ -228,7 +258,8 @@ def mapping_guess(
         key = header_key(header)
         if not key:
             continue
-        name = (remembered or {}).get(key) or known.get(key)
+        # What the user said last time wins, "not imported" ('') included.
+        name = remembered[key] if remembered and key in remembered else known.get(key)
         if name in names and name not in taken:
             mapping[str(index)] = name
             taken.add(name)
@@ -275,10 +306,21 @@ def template_columns(kind_name: str) -> list[tuple[str, bool, str]]:
     """(header, required, what it accepts) of the template of ``kind_name``, in the active
     language; required headers end in *."""
     kind = _kind_get(kind_name)
-    return [
-        (f"{item.label}{'*' if item.required else ''}", item.required, str(item.help or ""))
-        for item in kind.fields
-    ]
+    columns = []
+    for item in kind.fields:
+        help = str(item.help or "")
+        for group in kind.required_any:
+            if item.name in group:
+                # Neither column alone is required, one of them is: said in the notes.
+                others = " / ".join(
+                    str(kind.field(name).label)  # type: ignore[union-attr]  # names of the kind
+                    for name in group
+                    if name != item.name
+                )
+                needed = _("Required unless %(others)s is given.") % {"others": others}
+                help = f"{needed} {help}".strip()
+        columns.append((f"{item.label}{'*' if item.required else ''}", item.required, help))
+    return columns
 
 
 @dataclass
@@ -323,6 +365,8 @@ def import_template(*, kind: str, format: str) -> TemplateFile:
 
 
 def _open(job: ImportJob) -> IO[bytes]:
+    if not job.file:  # purged (imports_purge)
+        raise FileNotFoundError(job.pk)
     return default_storage.open(job.file.name, "rb")
 
 
@@ -423,7 +467,12 @@ def import_configure(
     job.error_policy = error_policy
     job.save(update_fields=["mapping", "duplicate_policy", "error_policy"])
     if _active(actor):
-        remembered = {header_key(job.headers[int(index)]): name for index, name in cleaned.items()}
+        # Every named column: what it was mapped to, or '' when the user left it out, so that a
+        # guess the user undid is not guessed again.
+        remembered = {header_key(header): "" for header in job.headers if header_key(header)}
+        remembered.update(
+            {header_key(job.headers[int(index)]): name for index, name in cleaned.items()}
+        )
         ImportMapping.objects.update_or_create(
             user=actor,
             kind=job.kind,
@@ -560,6 +609,9 @@ class _Run:
         self.added = self.updated = self.skipped = self.errors = 0
         self.preview: list[list[Any]] = []
         self.created: dict[str, list[int]] = {}
+        # The customers this commit has filed so far: no duplicates of its own later rows by
+        # phone or e-mail (the dry run, which files nothing, would not see them either).
+        self.created_customers: set[int] = set()
         self.seen: dict[tuple[str, Any], int] = {}
         self.now = timezone.now()
         self.report = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finish()
@@ -598,19 +650,29 @@ class _Run:
         self._report(row, self.column(name), value, reason)
 
     def _report(self, row: int, column: str, value: str, reason: str) -> None:
+        if len(value) > REPORT_VALUE_CHARS:
+            # A huge cell is named, not copied: the report and the page stay small.
+            value = value[:REPORT_VALUE_CHARS] + "…"
         cells = [row, column, value, reason]
         self.report_writer.writerow([csv_safe(str(cell)) for cell in cells])
         if len(self.preview) < ERROR_PREVIEW_ROWS:
             self.preview.append(cells)
 
     def note_created(self, label: str, ids: Iterable[int]) -> None:
-        self.created.setdefault(label, []).extend(pk for pk in ids if pk is not None)
+        created = [pk for pk in ids if pk is not None]
+        self.created.setdefault(label, []).extend(created)
+        if label == "customers.customer":
+            self.created_customers.update(created)
 
     def process(self, progress: _Progress) -> None:
         """Read the file in batches: each is prepared (parsed, validated, its keys computed:
         pure computation) and then handled (looked up, decided, written). Large files are
         prepared by worker processes while this one looks up and writes (_prepared)."""
-        with _open(self.job) as handle:
+        try:
+            handle = _open(self.job)
+        except FileNotFoundError as error:
+            raise import_file_error("gone") from error
+        with handle:
             info = _inspect(handle)
             rows = sheet_rows(handle, info, max_rows=settings.GUANXI_IMPORT_MAX_ROWS)
             processed = 0
@@ -846,30 +908,33 @@ class UndoOutcome:
 
 
 _UNDO_MODELS: dict[str, Any] = {
-    "customers.customer": Customer,
+    # Dependants before what they depend on: contacts, then their customers.
     "customers.contact": Contact,
+    "customers.customer": Customer,
 }
+"""The models an import creates or changes, by label (ImportJob.created, ImportChange.model)."""
 
 
-def import_undo(*, actor: Any, job: ImportJob) -> UndoOutcome:
+def import_undo(*, actor: Any, job: ImportJob, now: dt.datetime | None = None) -> UndoOutcome:
     """Move exactly the records the import created to the recycle bin, and put back the values
-    it overwrote, as far as nobody has changed them since (their version is still the one the
-    import left); the others are kept and counted. One transaction, one audit entry."""
+    it overwrote and take off the tags it added, as far as nobody has changed those records
+    since (their version is still the one the import left); the others are kept and counted.
+    Search keys of the customers and contacts touched are recomputed. One transaction, one
+    audit entry."""
     if job.status != Status.DONE:
         raise ImportStateError(_("Only a finished import can be undone, and only once."))
+    now = now or timezone.now()
     days = settings.GUANXI_IMPORT_UNDO_DAYS
-    if job.finished_at is None or timezone.now() - job.finished_at > dt.timedelta(days=days):
+    if job.finished_at is None or now - job.finished_at > dt.timedelta(days=days):
         raise ImportUndoExpiredError(ImportUndoExpiredError.default_message % {"days": days})
     outcome = UndoOutcome()
-    now = timezone.now()
     deleter = actor if _active(actor) else None
     with transaction.atomic():
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)
         if locked.status != Status.DONE:
             raise ImportStateError(_("Only a finished import can be undone, and only once."))
         # Contacts first: their customers' search keys are recomputed below.
-        for label in ("customers.contact", "customers.customer"):
-            model = _UNDO_MODELS[label]
+        for label, model in _UNDO_MODELS.items():
             for first, last in locked.created.get(label, []):
                 rows = model._base_manager.filter(pk__gte=first, pk__lte=last)
                 total = rows.count()
@@ -878,20 +943,30 @@ def import_undo(*, actor: Any, job: ImportJob) -> UndoOutcome:
                 )
                 outcome.removed += moved
                 outcome.kept += total - moved
+        contacts_reverted: list[int] = []
         for change in ImportChange.objects.filter(job=locked).order_by("pk"):
             model = _UNDO_MODELS.get(change.model)
             if model is None:
                 continue
+            before = dict(change.before)
+            tags = before.pop(TAGS_ADDED, [])
             reverted = model._base_manager.filter(
                 pk=change.object_id, version=change.version_after
             ).update(
-                **change.before,
+                **before,
                 version=F("version") + 1,
                 updated_at=now,
                 updated_by=deleter,
             )
+            if reverted and tags:
+                Customer.tags.through.objects.filter(
+                    customer_id=change.object_id, tag_id__in=tags
+                ).delete()
+            if reverted and model is Contact:
+                contacts_reverted.append(change.object_id)
             outcome.reverted += reverted
             outcome.kept += 1 - reverted
+        _contact_keys_refresh(contacts_reverted)
         _search_keys_refresh(_customers_touched(locked))
         locked.status = Status.UNDONE
         locked.undone_at = now
@@ -923,7 +998,27 @@ def _customers_touched(job: ImportJob) -> set[int]:
             "object_id", flat=True
         )
     )
+    # A contact's name and phones are in its customer's key.
+    contact_ids = ImportChange.objects.filter(job=job, model="customers.contact").values_list(
+        "object_id", flat=True
+    )
+    ids.update(
+        Contact.all_objects.filter(pk__in=list(contact_ids)).values_list("customer_id", flat=True)
+    )
     return ids
+
+
+def _contact_keys_refresh(contact_ids: Iterable[int]) -> None:
+    """Recompute the search keys of these contacts (their phones, e-mail and WeChat ID may have
+    been put back), as contact_search_key does, in batches."""
+    ids = sorted(set(contact_ids))
+    for start in range(0, len(ids), BATCH_ROWS):
+        contacts = list(Contact.all_objects.filter(pk__in=ids[start : start + BATCH_ROWS]))
+        for contact in contacts:
+            contact.search_key = contact_search_document(
+                name=contact.name, phones=contact.phones, email=contact.email, wechat=contact.wechat
+            )
+        Contact.all_objects.bulk_update(contacts, ["search_key"], batch_size=BATCH_ROWS)
 
 
 def _search_keys_refresh(customer_ids: Iterable[int]) -> None:
@@ -947,6 +1042,126 @@ def _search_keys_refresh(customer_ids: Iterable[int]) -> None:
                 contacts=contacts.get(customer.pk, []),
             )
         Customer.all_objects.bulk_update(customers, ["search_key"], batch_size=BATCH_ROWS)
+
+
+# --- duplicates by phone and e-mail ------------------------------------------------------------
+
+
+def contact_holders(
+    *, phones: set[str], emails: set[str], flush_pending: bool = False
+) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+    """({phone: customer ids}, {e-mail: customer ids}) of the live contacts with one of
+    ``phones`` (E.164) or ``emails`` (case-folded): the duplicate check's phone and e-mail rules
+    for a whole batch of rows in one query. Candidates come from the contacts' search index (a
+    full number and the words of an address are private tokens of the key, customers.services
+    contact_search_document), and the exact value is compared here.
+
+    The customers' own check (customers.selectors) asks the same index with every term of a
+    query, public or private, and stops at DUPLICATE_CONTACT_ROWS rows: right for one form, but
+    for a thousand rows PostgreSQL's planner estimates such an OR of hundreds of terms to match
+    a large share of the table and scans it, evaluating the key of every contact (seconds per
+    batch at 20,000 contacts, minutes at a million). Here the query holds the private forms
+    only, and the planner is told to use the index for this one statement. ``flush_pending``:
+    a commit, which inserts contacts between its lookups (_gin_pending_flush)."""
+    phone_holders: dict[str, set[int]] = {}
+    email_holders: dict[str, set[int]] = {}
+    groups: list[list[str]] = []
+    for number in sorted(phones):
+        digits = re.sub(r"[^0-9]", "", number)
+        if digits:
+            groups.append([f"{PRIVATE_MARK}{digits}"[:MAX_TOKEN_CHARS]])
+    for email in sorted(emails):
+        # One token of the address as its contact's key holds it: the longest of the part
+        # before the @, which few contacts share (each term of the query makes every contact
+        # holding it a candidate; a common domain would make them all one).
+        local, _at, domain = email.rpartition("@")
+        tokens = search_document(private_words=[local]).split() or (
+            search_document(private_words=[domain]).split()
+        )
+        if tokens:
+            groups.append([max(tokens, key=len)])
+    if not groups:
+        return phone_holders, email_holders
+    table = Contact._meta.db_table
+    # No join and no order: the index alone answers; deleted customers are left out by the
+    # caller, which loads the live ones.
+    contacts = Contact.objects.order_by()
+    if connection.vendor == "postgresql":
+        vector = postgres_vector_sql(f'"{table}"."search_key"')
+        query = " | ".join(f"({tsquery_text(group)})" for group in groups)
+        contacts = contacts.filter(
+            RawSQL(f"{vector} @@ %s::tsquery", [query], output_field=BooleanField())
+        )
+    else:
+        fts = f"{table}_fts"
+        match = " OR ".join(f"({fts5_match(group)})" for group in groups)
+        contacts = contacts.filter(
+            id__in=RawSQL(f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s", [match])
+        )
+    with transaction.atomic(), _index_preferred():
+        if flush_pending:
+            _gin_pending_flush(table)
+        rows = list(contacts.values_list("customer_id", "phones", "email"))
+    for customer_id, numbers, email in rows:
+        for phone in numbers if isinstance(numbers, list) else ():
+            number = phone.get("number") if isinstance(phone, dict) else None
+            if number in phones:
+                phone_holders.setdefault(number, set()).add(customer_id)
+        folded = (email or "").casefold()
+        if folded in emails:
+            email_holders.setdefault(folded, set()).add(customer_id)
+    return phone_holders, email_holders
+
+
+def _gin_pending_flush(table: str) -> None:
+    """Move the pending entries of ``table``'s GIN indexes into the indexes proper. A commit
+    inserts contacts in the same transaction as it looks up phones and e-mail addresses, and
+    GIN keeps fresh entries in a pending list (up to gin_pending_list_limit, 4 MB) that every
+    search reads in full against each of its terms: a thousand terms against a full list took
+    seconds per batch. Moved each batch, the list stays short; moving it is work the next insert
+    past the limit would do anyway. PostgreSQL only; a no-op where the list is empty."""
+    if connection.vendor != "postgresql":
+        return
+    try:
+        # A savepoint: a database role that does not own the index may not clean it, and the
+        # lookup then reads the list as it is, slower but right.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT gin_clean_pending_list(index.indexrelid) FROM pg_index AS index "
+                "JOIN pg_class AS class ON class.oid = index.indexrelid "
+                "JOIN pg_am AS method ON method.oid = class.relam "
+                "WHERE index.indrelid = %s::regclass AND method.amname = 'gin'",
+                [table],
+            )
+    except DatabaseError:
+        logger.info("could not clean the GIN pending list of %s", table, exc_info=True)
+
+
+_SCANS_OFF = ("enable_seqscan", "enable_indexscan")
+
+
+@contextlib.contextmanager
+def _index_preferred() -> Iterator[None]:
+    """On PostgreSQL, plain and sequential scans off for the statements inside (in a
+    transaction), so that the planner takes the bitmap of the GIN index, and back as they were
+    after."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in _SCANS_OFF))
+        previous = cursor.fetchone()
+        cursor.execute(
+            "SELECT " + ", ".join(f"set_config('{name}', 'off', true)" for name in _SCANS_OFF)
+        )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in _SCANS_OFF),
+                list(previous),
+            )
 
 
 # --- cell parsing shared by the kinds -----------------------------------------------------------
@@ -1267,6 +1482,20 @@ _HISTORY_MOVE = gettext_lazy(
 _AMBIGUOUS_CUSTOMER = gettext_lazy(
     "More than one customer has this name; give the credit code instead."
 )
+_SKIP_LIKELY = gettext_lazy("Skipped: looks like %(name)s (%(holder)s): %(reasons)s.")
+_SKIP_LIKELY_HIDDEN = gettext_lazy(
+    "Skipped: looks like a customer already filed (%(holder)s): %(reasons)s."
+)
+_LIKELY_NOT_UPDATED = gettext_lazy(
+    "Skipped: looks like %(name)s (%(holder)s): %(reasons)s. Only the same credit code or name "
+    "updates a customer; to file this row as a new customer, import it with “Create a new "
+    "record anyway”."
+)
+_LIKELY_NOT_UPDATED_HIDDEN = gettext_lazy(
+    "Skipped: looks like a customer already filed (%(holder)s): %(reasons)s. Only the same "
+    "credit code or name updates a customer; to file this row as a new customer, import it "
+    "with “Create a new record anyway”."
+)
 
 
 @dataclass(slots=True)
@@ -1299,6 +1528,8 @@ _CUSTOMER_UPDATABLE = (
     "first_needs",
 )
 _KEY_FIELDS = {"kind", "name", "short_name", "credit_code"}
+TAGS_ADDED = "+tags"
+"""The key of ImportChange.before that lists the tags an import added to a customer."""
 
 
 class CustomerRows:
@@ -1579,10 +1810,11 @@ class CustomerRows:
             else:
                 parsed.append(row)
         matches = self._existing(parsed)
+        likely = self._likely(parsed, matches)
         creates: list[_CustomerRow] = []
         updates: list[tuple[_CustomerRow, dict[str, Any]]] = []
         for row in parsed:
-            decision = self._decide(row, matches)
+            decision = self._decide(row, matches, likely.get(row.row))
             if decision == "create":
                 creates.append(row)
             elif isinstance(decision, dict):
@@ -1592,34 +1824,20 @@ class CustomerRows:
         if creates:
             self._create(creates)
 
-    def _existing(self, rows: list[_CustomerRow]) -> dict[tuple[str, str], dict[str, Any]]:
-        """Live customers with a credit code or a name key of the batch: one query each, and one
-        for which of them the actor may see."""
-        codes = {row.credit_code for row in rows if row.credit_code}
-        keys = {row.name_key for row in rows if row.name_key}
-        found: dict[int, dict[str, Any]] = {}
-        columns = (
-            "pk",
-            "name",
-            "credit_code",
-            "name_key",
-            "owner_id",
-            "owner__full_name",
-            "owner__username",
-            "kind",
-        )
-        if codes:
-            for values in Customer.objects.filter(credit_code__in=codes).values(*columns):
-                found[values["pk"]] = values
-        if keys:
-            for values in (
-                Customer.objects.filter(name_key__in=keys)
-                .exclude(kind=Customer.Kind.INDIVIDUAL)
-                .values(*columns)
-            ):
-                found[values["pk"]] = values
-        if not found:
-            return {}
+    _COLUMNS = (
+        "pk",
+        "name",
+        "credit_code",
+        "name_key",
+        "owner_id",
+        "owner__full_name",
+        "owner__username",
+        "kind",
+    )
+
+    def _scoped(self, found: dict[int, dict[str, Any]]) -> None:
+        """Mark each customer found ``visible`` (in the actor's data scope) and ``writable`` (as
+        customer_can_write decides): one query."""
         if self.actor is None:
             visible = set(found)
         else:
@@ -1628,20 +1846,114 @@ class CustomerRows:
                 .filter(pk__in=list(found))
                 .values_list("pk", flat=True)
             )
-        matches: dict[tuple[str, str], dict[str, Any]] = {}
-        for pk in sorted(found):
-            values = found[pk]
+        for pk, values in found.items():
             values["visible"] = pk in visible
             values["writable"] = pk in visible and (
                 self.actor is None
                 or values["owner_id"] == self.actor.pk
                 or customer_manages(self.actor)
             )
+
+    def _existing(self, rows: list[_CustomerRow]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Live customers with a credit code or a name key of the batch: one query each, and one
+        for which of them the actor may see."""
+        codes = {row.credit_code for row in rows if row.credit_code}
+        keys = {row.name_key for row in rows if row.name_key}
+        found: dict[int, dict[str, Any]] = {}
+        if codes:
+            for values in Customer.objects.filter(credit_code__in=codes).values(*self._COLUMNS):
+                found[values["pk"]] = values
+        if keys:
+            for values in (
+                Customer.objects.filter(name_key__in=keys)
+                .exclude(kind=Customer.Kind.INDIVIDUAL)
+                .values(*self._COLUMNS)
+            ):
+                found[values["pk"]] = values
+        if not found:
+            return {}
+        self._scoped(found)
+        matches: dict[tuple[str, str], dict[str, Any]] = {}
+        for pk in sorted(found):
+            values = found[pk]
             if values["credit_code"] in codes:
                 matches.setdefault(("code", values["credit_code"]), values)
             if values["name_key"] in keys and values["kind"] != Customer.Kind.INDIVIDUAL:
                 matches.setdefault(("key", values["name_key"]), values)
         return matches
+
+    def _likely(
+        self, rows: list[_CustomerRow], matches: dict[tuple[str, str], dict[str, Any]]
+    ) -> dict[int, tuple[dict[str, Any], list[str]]]:
+        """{row: (customer, reasons)} for the rows that neither their credit code nor their name
+        key matched, but whose contact has the phone number or e-mail address of a filed
+        customer's contact: the duplicate check's other two rules (customers.selectors,
+        DUPLICATE_REASONS). One indexed query per batch (contact_holders). Not under the policy
+        "create", which files likely duplicates anyway, as "File it anyway" does."""
+        if self.run.policy == Policy.CREATE:
+            return {}
+        wanted: dict[int, tuple[list[str], str]] = {}
+        for row in rows:
+            keys = [key for key in (("code", row.credit_code), ("key", row.name_key)) if key[1]]
+            if row.contact is None or any(key in matches for key in keys):
+                continue
+            phones = [entry["number"] for entry in row.contact["phones"]]
+            email = row.contact["email"].casefold()
+            if phones or email:
+                wanted[row.row] = (phones, email)
+        if not wanted:
+            return {}
+        phone_holders, email_holders = contact_holders(
+            phones={number for phones, _email in wanted.values() for number in phones},
+            emails={email for _phones, email in wanted.values() if email},
+            flush_pending=self.run.may_write,
+        )
+        ids = set().union(*phone_holders.values(), *email_holders.values())
+        ids -= self.run.created_customers
+        if not ids:
+            return {}
+        found = {
+            values["pk"]: values
+            for values in Customer.objects.filter(pk__in=ids).values(*self._COLUMNS)
+        }
+        if not found:
+            return {}
+        self._scoped(found)
+        likely: dict[int, tuple[dict[str, Any], list[str]]] = {}
+        for number, (phones, email) in wanted.items():
+            reasons: dict[int, list[str]] = {}
+            for phone in phones:
+                for pk in phone_holders.get(phone, ()):
+                    if pk in found and "phone" not in reasons.setdefault(pk, []):
+                        reasons[pk].append("phone")
+            for pk in email_holders.get(email, ()) if email else ():
+                if pk in found:
+                    reasons.setdefault(pk, []).append("email")
+            if reasons:
+                # The customer matching on most counts, the oldest of equals.
+                pk = min(reasons, key=lambda key: (-len(reasons[key]), key))
+                likely[number] = (found[pk], reasons[pk])
+        return likely
+
+    def _likely_skip(self, row: _CustomerRow, match: dict[str, Any], reasons: list[str]) -> None:
+        """Skip a row that only looks like a filed customer. The report says whose it is as the
+        duplicate check tells it: a customer the importer may not see by its holder alone."""
+        assert row.contact is not None  # only rows with a contact match this way
+        if "phone" in reasons:
+            column = "contact_phone"
+            cell = ", ".join(entry["number"] for entry in row.contact["phones"])
+        else:
+            column, cell = "contact_email", row.contact["email"]
+        values = {
+            "holder": self._holder(match),
+            "reasons": " / ".join(str(DUPLICATE_REASONS[code]) for code in reasons),
+            "name": match["name"],
+        }
+        if self.run.policy == Policy.UPDATE:
+            message = _LIKELY_NOT_UPDATED if match["visible"] else _LIKELY_NOT_UPDATED_HIDDEN
+        else:
+            message = _SKIP_LIKELY if match["visible"] else _SKIP_LIKELY_HIDDEN
+        self.run.row_skipped(row.row, column, cell, message % values)
 
     def _holder(self, match: dict[str, Any]) -> str:
         if match["owner_id"] is None:
@@ -1649,11 +1961,17 @@ class CustomerRows:
         owner = match["owner__full_name"] or match["owner__username"]
         return _("Owned by %(owner)s") % {"owner": owner}
 
-    def _decide(self, row: _CustomerRow, matches: dict) -> str | dict[str, Any] | None:
+    def _decide(
+        self,
+        row: _CustomerRow,
+        matches: dict,
+        likely: tuple[dict[str, Any], list[str]] | None,
+    ) -> str | dict[str, Any] | None:
         """ "create", the match to update, or None (skipped or failed, reported here). A match is
         the same credit code or the same name key, earlier in the file or in the database. An
         equal credit code is never filed twice, as in customer_create; an equal name key is,
-        under the policy "create"."""
+        under the policy "create". A row without such a match that the duplicate check finds
+        ``likely`` a filed customer is skipped, unless the policy is "create"."""
         run = self.run
         keys = [key for key in (("code", row.credit_code), ("key", row.name_key)) if key[1]]
         column, cell = ("credit_code", row.credit_code) if row.credit_code else ("name", "")
@@ -1673,6 +1991,9 @@ class CustomerRows:
             return None
         if match is None:
             self._seen(row)
+            if likely is not None:
+                self._likely_skip(row, *likely)
+                return None
             return "create"
         holder = self._holder(match)
         if run.policy == Policy.SKIP:
@@ -1819,7 +2140,9 @@ class CustomerRows:
             run.updated += 1
             if not run.may_write:
                 continue
-            if before:
+            if before or tags:
+                # Tags added are a change of the customer, as customer_tags_set makes them: a
+                # new version, and undo takes them off again.
                 names |= set(before)
                 customer.version += 1
                 customer.updated_at = run.now
@@ -1830,7 +2153,7 @@ class CustomerRows:
                         job=run.job,
                         model="customers.customer",
                         object_id=customer.pk,
-                        before=before,
+                        before={**before, TAGS_ADDED: tags} if tags else before,
                         version_after=customer.version,
                     )
                 )
@@ -1839,7 +2162,7 @@ class CustomerRows:
                     _contact_instance(contact, customer.pk, now=run.now, actor_id=actor_id)
                 )
                 contacts.setdefault(customer.pk, []).append((contact["name"], contact["phones"]))
-            if before or contact is not None:
+            if before or tags or contact is not None:
                 customer.search_key = self._search_key(
                     {name: getattr(customer, name) for name in _KEY_FIELDS},
                     contacts.get(customer.pk, []),

@@ -153,7 +153,9 @@ def _csv_inspect(handle: IO[bytes]) -> SheetInfo:
                     # No text encoding read here has NUL in it: a binary file (or UTF-16
                     # without its byte-order mark).
                     raise ImportFileError("encoding")
-                decoder.decode(chunk)
+                if "\x00" in decoder.decode(chunk):
+                    # UTF-32 or binary behind a UTF-16 byte-order mark: no text has NUL in it.
+                    raise ImportFileError("encoding")
                 newlines += chunk.count(b"\n")
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:

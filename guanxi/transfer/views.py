@@ -252,7 +252,7 @@ def _import_index_render(
         {
             "form": form,
             "jobs": import_job_list(actor=request.user),
-            "kinds": ImportJob.Kind.choices,
+            "kinds": import_services.import_kind_choices(),
             "max_mb": settings.GUANXI_IMPORT_MAX_BYTES // (1024 * 1024),
             "max_rows": settings.GUANXI_IMPORT_MAX_ROWS,
             "undo_days": settings.GUANXI_IMPORT_UNDO_DAYS,

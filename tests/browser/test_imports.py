@@ -1,7 +1,8 @@
 """Import in a real browser: a rep uploads a file with bad rows, sees the mapping guessed from
 the Chinese headers, runs the dry run, reads the errors on the page and in the downloaded report,
-uploads the corrected file and imports it. Screenshots go to test-results/. No CSP violation, no
-console error."""
+uploads the corrected file and imports it; and the progress bar of a job run in the background
+polls until the job has finished, then the page shows the outcome. Screenshots go to
+test-results/. No CSP violation, no console error."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ import pytest
 from playwright.sync_api import expect
 
 from guanxi.customers.models import Customer
+from guanxi.transfer import import_services
+from guanxi.transfer.models import ImportJob
 from tests.browser.conftest import csp_violations, login
 from tests.browser.test_customers import reference_data  # noqa: F401  (fixture)
-from tests.transfer.import_helpers import csv_bytes, customer_row
+from tests.transfer.conftest import DATABASE_TASKS
+from tests.transfer.import_helpers import csv_bytes, customer_row, upload
 
 pytestmark = pytest.mark.browser
 
@@ -77,5 +81,38 @@ def test_rep_imports_a_file_reads_the_errors_fixes_it_and_commits(
     expect(page.get_by_test_id("import-undo")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "import-committed.png"), full_page=True)
     assert Customer.objects.filter(owner=org.rep).count() == 3
+    assert csp_violations(page) == []
+    assert page.problems.all() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_progress_bar_polls_until_the_background_job_has_finished(
+    page,
+    live_server,
+    org,
+    settings,
+    reference_data,  # noqa: F811
+):
+    # given a file large enough to be checked as a job, queued where no worker takes it yet
+    settings.GUANXI_IMPORT_SYNC_ROWS = 1
+    settings.TASKS = DATABASE_TASKS
+    job = upload(org.rep, csv_bytes([customer_row(n) for n in range(1, 4)]))
+    job = import_services.import_check(actor=org.rep, job=job)
+    assert job.status == ImportJob.Status.QUEUED
+    login(page, live_server, org.rep.username)
+    # when the rep opens the import
+    page.goto(f"{live_server.url}/transfer/imports/{job.pk}/")
+    # then the progress bar shows, polling
+    progress = page.get_by_test_id("import-progress")
+    expect(progress).to_be_visible()
+    expect(progress.locator("progress")).to_have_attribute("value", "0")
+    expect(page.get_by_test_id("import-outcome")).to_have_count(0)
+    # when a worker runs the job
+    import_services.import_job_run(job_id=job.pk)
+    # then the next poll reloads the page with the outcome, and polling stops
+    expect(page.get_by_test_id("import-outcome")).to_be_visible(timeout=10_000)
+    expect(page.get_by_test_id("count-added")).to_have_text("3")
+    expect(page.get_by_test_id("import-progress")).to_have_count(0)
+    assert Customer.objects.count() == 0  # a dry run
     assert csp_violations(page) == []
     assert page.problems.all() == []

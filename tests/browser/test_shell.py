@@ -71,17 +71,17 @@ def test_rep_signs_in_and_gets_the_chinese_shell_then_switches_to_english(page, 
 
 def test_placeholder_area_says_it_is_not_built(page, live_server, org):
     login(page, live_server, org.rep.username)
-    engagement = next(area for area in AREAS if area.slug == "engagement")
-    assert not engagement.built
+    sales = next(area for area in AREAS if area.slug == "sales")
+    assert not sales.built
 
     with translation.override("zh-hans"), page.expect_navigation():
-        page.locator("#sidebar-menu a.nav-link", has_text=str(engagement.label)).click()
+        page.locator("#sidebar-menu a.nav-link", has_text=str(sales.label)).click()
 
-    assert page.url == f"{live_server.url}/areas/engagement/"
+    assert page.url == f"{live_server.url}/areas/sales/"
     expect(page.get_by_test_id("not-built")).to_be_visible()
     active = page.locator("#sidebar-menu li.active a")
     expect(active).to_have_attribute("aria-current", "page")
-    expect(active).to_have_attribute("href", "/areas/engagement/")
+    expect(active).to_have_attribute("href", "/areas/sales/")
     # nothing on a placeholder pretends to work: no forms, no tables of data
     expect(page.locator(".page-body form")).to_have_count(0)
     expect(page.locator(".page-body table")).to_have_count(0)

@@ -88,7 +88,7 @@ def test_login_page_has_the_security_headers(client):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "path", ["/", "/audit/", "/recycle-bin/", "/areas/engagement/", "/customers/"]
+    "path", ["/", "/audit/", "/recycle-bin/", "/areas/sales/", "/customers/", "/engagement/"]
 )
 def test_core_pages_have_the_security_headers_and_nothing_inline(org, path):
     department_delete(

@@ -132,6 +132,9 @@ def test_filters(org):
     for code in ("440000", "440300", "440305"):
         assert ids(client.get("/api/v1/customers", region=code)) == {a.pk}
     assert ids(client.get("/api/v1/customers", region="110000")) == {pool.pk}
+    assert ids(client.get("/api/v1/customers", region="110105")) == {pool.pk}
+    # a code the region table does not have matches nothing (not everything)
+    assert ids(client.get("/api/v1/customers", region="999999")) == set()
     assert ids(client.get("/api/v1/customers", tag=tag.pk)) == {a.pk}
     assert ids(client.get("/api/v1/customers", in_pool="true")) == {pool.pk}
     assert ids(client.get("/api/v1/customers", in_pool="false")) == {a.pk, b.pk}

@@ -463,4 +463,4 @@ def test_navigation_links_to_the_customer_list(org: Org) -> None:
     body = login_client(org.rep).get("/").content.decode()
     assert 'href="/customers/"' in body
     assert login_client(org.rep).get("/areas/customers/").status_code == 404
-    assert login_client(org.rep).get("/areas/engagement/").status_code == 200
+    assert login_client(org.rep).get("/areas/sales/").status_code == 200

@@ -9,8 +9,6 @@ import io
 from typing import Any
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 
 from guanxi.core.models import AuditEntry
 from guanxi.customers.models import Contact, Customer
@@ -159,8 +157,23 @@ def test_a_mapping_is_remembered_for_the_next_file(org):
     second = upload(org.rep, csv_bytes([["乙有限公司", ""]], headers=headers))
     # then it maps itself; another user's file does not
     assert second.mapping == {"0": "name"}
-    assert ImportMapping.objects.get(user=org.rep, kind="customers").mapping == {"单位全称": "name"}
+    assert ImportMapping.objects.get(user=org.rep, kind="customers").mapping == {
+        "单位全称": "name",
+        "备注": "",
+    }
     assert upload(org.manager, csv_bytes([["丙有限公司", ""]], headers=headers)).mapping == {}
+
+
+def test_a_column_left_out_stays_out_next_time(org):
+    # given a file whose 备注 column the synonyms would not map, and whose 电话 they would
+    headers = ["客户名称", "电话", "备注"]
+    first = upload(org.rep, csv_bytes([["甲有限公司", "13800138000", "x"]], headers=headers))
+    assert first.mapping == {"0": "name", "1": "contact_phone"}
+    # when the user leaves 电话 out (it is a switchboard, not the contact's)
+    import_services.import_check(actor=org.rep, job=first, mapping={"0": "name"})
+    # then the next file with that header does not map it again
+    second = upload(org.rep, csv_bytes([["乙有限公司", "13800138001", "y"]], headers=headers))
+    assert second.mapping == {"0": "name"}
 
 
 def test_a_mapping_without_the_name_is_refused(org):
@@ -512,40 +525,6 @@ def test_a_large_file_runs_as_a_job_enqueued_on_commit(
     assert (job.status, job.added_count, job.processed_rows) == ("checked", 5, 5)
     # a duplicated task finds nothing to do
     assert import_services.import_job_run(job_id=job.pk) is None
-
-
-def test_guanxi_import_command(org, tmp_path):
-    path = tmp_path / "客户.csv"
-    path.write_bytes(csv_bytes([customer_row(1), customer_row(2, 手机="1")], encoding="gb18030"))
-    out = io.StringIO()
-    with pytest.raises(CommandError):
-        call_command(
-            "import_file",
-            "customers",
-            str(path),
-            "--user",
-            "rep1",
-            stdout=out,
-            stderr=io.StringIO(),
-        )
-    assert Customer.objects.count() == 0
-    assert "1 row with errors" in out.getvalue()
-    call_command(
-        "import_file",
-        "customers",
-        str(path),
-        "--user",
-        "rep1",
-        "--on-error",
-        "skip",
-        stdout=out,
-        stderr=io.StringIO(),
-    )
-    assert Customer.objects.get().owner == org.rep
-    call_command(
-        "import_file", "customers", str(path), "--dry-run", stdout=out, stderr=io.StringIO()
-    )
-    assert Customer.objects.count() == 1
 
 
 def test_the_kinds_are_a_registry(org):

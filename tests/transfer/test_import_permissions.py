@@ -203,6 +203,22 @@ ENDPOINTS = [
         False,
     ),
     Case(
+        "import-check",
+        "POST",
+        lambda r: f"/api/v1/imports/{r.checked.pk}/check",
+        None,
+        _rep_only(200),
+        True,
+    ),
+    Case(
+        "import-template",
+        "GET",
+        lambda r: "/api/v1/imports/templates/contacts?format=csv",
+        None,
+        _importers(200),
+        False,
+    ),
+    Case(
         "import-commit",
         "POST",
         lambda r: f"/api/v1/imports/{r.checked.pk}/commit",

@@ -319,12 +319,14 @@ def test_every_transfer_endpoint_is_in_the_matrix() -> None:
         ("GET", "/imports"),
         ("GET", "/imports/{job_id}"),
         ("GET", "/imports/{job_id}/errors"),
+        ("POST", "/imports/{job_id}/check"),
+        ("GET", "/imports/templates/{kind}"),
         ("POST", "/imports/{job_id}/commit"),
         ("POST", "/imports/{job_id}/undo"),
     }
     from tests.transfer.test_import_permissions import ENDPOINTS as IMPORT_ENDPOINTS
 
-    assert len({case.name for case in IMPORT_ENDPOINTS}) == 6
+    assert len({case.name for case in IMPORT_ENDPOINTS}) == 8
     assert {path.split("?")[0] for path in _matrix_paths()} >= {
         "/api/v1/customers/export",
         "/api/v1/contacts/export",

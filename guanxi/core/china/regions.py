@@ -166,6 +166,7 @@ def region_load(*, rows: Sequence[RegionRow], retire_missing: bool = False) -> R
             )
     # The duplicate check strips region names from company names; it reads them afresh.
     region_names_cache_clear()
+    _LEVEL_CACHE.clear()
     return RegionLoadResult(
         created=len(created), updated=len(changed), unchanged=unchanged, retired=retired
     )
@@ -200,6 +201,26 @@ def _check_parents(incoming: dict[str, RegionRow], existing: dict[str, Region]) 
             )
     if errors:
         raise ValidationError(errors)
+
+
+# code -> level of the codes looked up so far. A code keeps its level for good (the table never
+# reuses a code for another level), so only region_load clears it, and unknown codes are not kept.
+_LEVEL_CACHE: dict[str, str] = {}
+
+
+def region_level(code: str) -> str | None:
+    """The level (province, city or district) of ``code``, or None for a code not in the table.
+
+    Lists filter a region on the one column of its level (province_id = 440000) instead of
+    "province, city or district is 440000": at a million customers the OR of three columns made
+    PostgreSQL combine three bitmaps with the data scope's, 14 ms against 2 ms for a page in a
+    rep's scope (bench/customers_list_search.py)."""
+    level = _LEVEL_CACHE.get(code)
+    if level is None:
+        level = Region.objects.filter(code=code).values_list("level", flat=True).first()
+        if level is not None:
+            _LEVEL_CACHE[code] = level
+    return level
 
 
 def region_chain(*, code: str) -> list[Region]:

@@ -16,6 +16,7 @@ from guanxi.accounts.models import Department, User
 from guanxi.accounts.roles import Role
 from guanxi.accounts.services import department_create, user_create
 from guanxi.core.demo.customers import DEFAULT_CUSTOMER_COUNT, demo_customers_load
+from guanxi.core.demo.engagement import demo_engagement_load
 from guanxi.core.demo.generator import DemoGenerator
 from guanxi.core.demo.history import demo_verification_load
 from guanxi.core.demo.needs import demo_needs_load
@@ -108,6 +109,8 @@ def demo_load(
             created = demo_needs_load(seed=seed) or created
             # --- verification: this quarter's tasks, some confirmed (once per quarter).
             created = demo_verification_load() or created
+            # --- engagement: months of interactions, follow-ups and compliance figures (once).
+            created = demo_engagement_load(seed=seed) or created
     return created
 
 
