@@ -69,6 +69,7 @@ from guanxi.engagement.selectors import (
     ComplianceRow,
     care_calendar,
     compliance_report,
+    filter_dates_check,
     followup_page,
     interaction_detail,
     interaction_page,
@@ -228,6 +229,14 @@ def interaction_edit(
     for name in ("reaction", "reaction_note"):
         if name in data and data[name] is None:
             data[name] = ""
+    # These have no empty value: null is refused, not read as "now" or left to the model.
+    required = {
+        name: [_("This field cannot be null.")]
+        for name in ("occurred_at", "channel", "kind", "content")
+        if name in data and data[name] is None
+    }
+    if required:
+        raise ValidationError(required, code="null")
     try:
         updated = services.interaction_update(
             actor=request.auth, interaction=interaction, data=data, expected_version=version
@@ -401,6 +410,7 @@ def followup_compliance(
     to ``date_to`` (by default the 30 days up to yesterday), those done by the deadline, done
     later and not done, per person and per team, in your data scope (a rep: their own)."""
     user_require_active(request.auth)
+    filter_dates_check(date_from=date_from, date_to=date_to)
     today = timezone.localdate()
     end = date_to or today - dt.timedelta(days=1)
     start = date_from or end - dt.timedelta(days=29)

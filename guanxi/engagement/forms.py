@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,7 +22,10 @@ from guanxi.engagement.models import (
     Interaction,
     PeriodUnit,
 )
-from guanxi.engagement.selectors import TASK_VIEWS
+from guanxi.engagement.selectors import FILTER_DATE_MAX, FILTER_DATE_MIN, TASK_VIEWS
+
+# A date out of this range is a field error (and the filter is ignored), not an overflow.
+FILTER_DATE_VALIDATORS = [MinValueValidator(FILTER_DATE_MIN), MaxValueValidator(FILTER_DATE_MAX)]
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -200,8 +204,12 @@ class InteractionFilterForm(forms.Form):
     kind = forms.ChoiceField(
         required=False, choices=[("", _("All purposes")), *ActivityKind.choices]
     )
-    date_from = forms.DateField(label=_("From"), required=False, widget=DATE_INPUT)
-    date_to = forms.DateField(label=_("To"), required=False, widget=DATE_INPUT)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=DATE_INPUT, validators=FILTER_DATE_VALIDATORS
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=DATE_INPUT, validators=FILTER_DATE_VALIDATORS
+    )
 
     def filters(self) -> dict[str, Any]:
         self.is_valid()
@@ -445,8 +453,12 @@ class SettingsForm(VersionedForm):
 
 
 class ComplianceForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), required=False, widget=DATE_INPUT)
-    date_to = forms.DateField(label=_("To"), required=False, widget=DATE_INPUT)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=DATE_INPUT, validators=FILTER_DATE_VALIDATORS
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=DATE_INPUT, validators=FILTER_DATE_VALIDATORS
+    )
 
     def period(self, today: dt.date) -> tuple[dt.date, dt.date]:
         """The chosen period; by default the last 30 days up to yesterday."""

@@ -45,6 +45,26 @@ def _active(actor: Any) -> bool:
     return actor is not None and getattr(actor, "is_authenticated", False) and actor.is_active
 
 
+# The dates a filter or a report may name. Beyond them the time-zone arithmetic overflows (year
+# 1, year 9999) and a request would fail instead of answering; no record of a CRM lies there.
+FILTER_DATE_MIN = dt.date(1900, 1, 1)
+FILTER_DATE_MAX = dt.date(2999, 12, 31)
+
+
+def filter_dates_check(**dates: dt.date | None) -> None:
+    """A ValidationError naming each of ``dates`` outside FILTER_DATE_MIN … FILTER_DATE_MAX."""
+    errors = {
+        name: [
+            _("Enter a date from %(first)s to %(last)s.")
+            % {"first": FILTER_DATE_MIN.isoformat(), "last": FILTER_DATE_MAX.isoformat()}
+        ]
+        for name, value in dates.items()
+        if value is not None and not FILTER_DATE_MIN <= value <= FILTER_DATE_MAX
+    }
+    if errors:
+        raise ValidationError(errors, code="date_out_of_range")
+
+
 def local_day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[start 00:00, end+1 00:00) in the deployment's time zone, as aware datetimes."""
     zone = ZoneInfo(settings.TIME_ZONE)
@@ -86,6 +106,7 @@ def interaction_list(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
 ) -> QuerySet[Interaction]:
+    filter_dates_check(date_from=date_from, date_to=date_to)
     rows = interaction_visible_queryset(actor=actor)
     if customer is not None:
         rows = rows.filter(customer_id=customer)
@@ -775,3 +796,20 @@ def tasks_by_assignee_due(*, today: dt.date) -> dict[int, dict[str, int]]:
     for row in rows:
         result[row["assignee"]] = {"due_today": row["due_today"], "overdue": row["overdue"]}
     return dict(result)
+
+
+def tasks_due_counts_visible(*, user: User, today: dt.date) -> dict[str, int]:
+    """``user``'s open tasks due today and overdue, counting only customers ``user`` may still
+    see: a task left with someone after its customer moved out of their scope is not theirs to
+    hear about (it is the digest's figure, so it matches 今日待办)."""
+    counts = FollowUpTask.objects.filter(
+        customer_visible_q(user, prefix="customer__"),
+        status=FollowUpTask.Status.OPEN,
+        due_date__lte=today,
+        assignee=user,
+        customer__deleted_at__isnull=True,
+    ).aggregate(
+        due_today=Count("pk", filter=Q(due_date=today)),
+        overdue=Count("pk", filter=Q(due_date__lt=today)),
+    )
+    return {"due_today": counts["due_today"] or 0, "overdue": counts["overdue"] or 0}

@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -35,7 +35,7 @@ from django.utils.translation import gettext_noop
 from guanxi.accounts.models import User
 from guanxi.accounts.roles import Role
 from guanxi.core.audit import audit_record, object_type_of
-from guanxi.core.exceptions import ApplicationError, PermissionDeniedError
+from guanxi.core.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from guanxi.core.models import AuditEntry
 from guanxi.core.services import model_create, model_update, object_soft_delete
 from guanxi.customers.models import Contact, Customer
@@ -75,6 +75,7 @@ from guanxi.engagement.selectors import (
     policy_customer_q,
     settings_get,
     tasks_by_assignee_due,
+    tasks_due_counts_visible,
 )
 from guanxi.engagement.workdays import working_calendar, working_day_on_or_before
 
@@ -1232,15 +1233,19 @@ def _notify(
     url: str,
     dedupe_key: str,
     actor: Any = None,
+    customer_id: int | None = None,
 ) -> int:
     """notify() per recipient, with ``params(user)`` computed in the recipient's language (a
-    task's title is translated when shown)."""
+    task's title is translated when shown). With ``customer_id``, a recipient who may not see
+    that customer hears nothing: the message names it (and is e-mailed and posted to robots)."""
     from guanxi.notifications.models import user_language
     from guanxi.notifications.services import notify
 
     sent = 0
     for user in recipients:
         if user is None or not user.is_active:
+            continue
+        if customer_id is not None and not _sees_customer(user, customer_id):
             continue
         with translation.override(user_language(user)):
             values = params(user) if callable(params) else params
@@ -1258,11 +1263,19 @@ def _notify(
     return sent
 
 
+def _sees_customer(user: User, customer_id: int) -> bool:
+    return customer_visible_queryset(actor=user).filter(pk=customer_id).exists()
+
+
 def _title_in(user: User, task: FollowUpTask) -> str:
+    """The task's title for a notification: a next action's title is what the rep typed, which
+    may hold a phone number or an e-mail address; notifications are e-mailed and posted to group
+    robots, so those are masked as in the calendar feed."""
+    from guanxi.engagement.feed import text_scrub
     from guanxi.notifications.models import user_language
 
     with translation.override(user_language(user)):
-        return task.display_title
+        return text_scrub(task.display_title)
 
 
 def followups_notify_due(*, today: dt.date | None = None) -> int:
@@ -1272,9 +1285,12 @@ def followups_notify_due(*, today: dt.date | None = None) -> int:
     counts = tasks_by_assignee_due(today=today)
     users = User.objects.in_bulk(list(counts))
     sent = 0
-    for user_id, numbers in counts.items():
+    for user_id in counts:
         user = users.get(user_id)
         if user is None:
+            continue
+        numbers = tasks_due_counts_visible(user=user, today=today)
+        if not (numbers["due_today"] or numbers["overdue"]):
             continue
         sent += _notify(
             recipients=[user],
@@ -1292,16 +1308,27 @@ def followups_notify_due(*, today: dt.date | None = None) -> int:
 def escalation_manager(user: User | None, *, cache: dict[int, Any] | None = None) -> User | None:
     """Whom an overdue task of ``user`` goes to: their manager (User.manager), else the sales
     manager of their department or of the nearest department above it."""
+    candidates = escalation_managers(user, cache=cache)
+    return candidates[0] if candidates else None
+
+
+def escalation_managers(user: User | None, *, cache: dict[int, Any] | None = None) -> list[User]:
+    """The managers an overdue task of ``user`` may go to, in order: their manager
+    (User.manager), then the sales manager of their department or of the nearest department
+    above it. followups_escalate takes the first who may see the task's customer: User.manager
+    can be anyone, and the escalation names the customer."""
     if user is None:
-        return None
+        return []
     cache = {} if cache is None else cache
     if user.pk in cache:
         return cache[user.pk]
-    found = None
+    candidates: list[User] = []
     if user.manager_id and user.manager_id != user.pk:
         manager = User.objects.filter(pk=user.manager_id, is_active=True).first()
-        found = manager
-    if found is None and user.department_id:
+        if manager is not None:
+            candidates.append(manager)
+    found = None
+    if user.department_id:
         path = user.department.path if user.department else ""
         ids = [int(part) for part in path.split("/") if part.isdigit()] or [user.department_id]
         managers = {
@@ -1313,8 +1340,10 @@ def escalation_manager(user: User | None, *, cache: dict[int, Any] | None = None
             .order_by("-pk")
         }
         found = next((managers[pk] for pk in reversed(ids) if pk in managers), None)
-    cache[user.pk] = found
-    return found
+    if found is not None and found not in candidates:
+        candidates.append(found)
+    cache[user.pk] = candidates
+    return candidates
 
 
 def followups_escalate(*, today: dt.date | None = None, now: dt.datetime | None = None) -> int:
@@ -1345,6 +1374,7 @@ def followups_escalate(*, today: dt.date | None = None, now: dt.datetime | None 
             },
             url=reverse("engagement:task-detail", args=[task.pk]),
             dedupe_key=f"followup_overdue:{task.pk}:{task.due_date.isoformat()}",
+            customer_id=task.customer_id,
         )
     due = open_tasks.filter(
         due_date__lte=today - dt.timedelta(days=delay), escalated_at__isnull=True
@@ -1352,7 +1382,14 @@ def followups_escalate(*, today: dt.date | None = None, now: dt.datetime | None 
     managers: dict[int, Any] = {}
     escalated = 0
     for task in due.iterator(chunk_size=BATCH):
-        manager = escalation_manager(task.assignee, cache=managers)
+        manager = next(
+            (
+                candidate
+                for candidate in escalation_managers(task.assignee, cache=managers)
+                if _sees_customer(candidate, task.customer_id)
+            ),
+            None,
+        )
         with transaction.atomic():
             moved = FollowUpTask.objects.filter(
                 pk=task.pk, status=FollowUpTask.Status.OPEN, escalated_at__isnull=True
@@ -1385,6 +1422,7 @@ def followups_escalate(*, today: dt.date | None = None, now: dt.datetime | None 
                     },
                     url=reverse("engagement:task-detail", args=[task.pk]),
                     dedupe_key=f"followup_escalated:{task.pk}",
+                    customer_id=task.customer_id,
                 )
     return escalated
 
@@ -1617,10 +1655,17 @@ def communication_plan_save(
         raise ValidationError(errors)
     with transaction.atomic():
         # The plan is one row per customer, kept even in the recycle bin: saving brings it back.
+        # Locking the customer serialises two first saves (a missing plan row locks nothing);
+        # where the database cannot lock (SQLite), the unique customer catches the second.
+        Customer.all_objects.select_for_update().filter(pk=customer.pk).first()
         plan = CommunicationPlan.all_objects.select_for_update().filter(customer=customer).first()
         if plan is None:
             plan = CommunicationPlan(customer=customer, **changes)
-            return model_create(instance=plan, actor=actor)  # type: ignore[return-value]  # returns the instance given
+            try:
+                with transaction.atomic():
+                    return model_create(instance=plan, actor=actor)  # type: ignore[return-value]  # returns the instance given
+            except IntegrityError as error:
+                raise ConflictError() from error
         if plan.deleted_at is not None:
             changes["deleted_at"] = None
         return model_update(  # type: ignore[return-value]  # returns the instance given

@@ -179,9 +179,20 @@ def feishu_sign(secret: str, timestamp_s: int) -> str:
 # --- Payloads --------------------------------------------------------------------------------
 
 
+# Markdown's link, emphasis and HTML characters, as their full-width forms. The text carries
+# what users typed (a customer's name, a next action): "[点此](https://…)" must stay text, not a
+# disguised link in a team's chat. Full-width rather than backslash escapes: the robots' markdown
+# dialects are small and some show a backslash as it is. The link Guanxi adds is built after.
+_MARKDOWN_SAFE = str.maketrans("[]()*`<>#", "［］（）＊｀＜＞＃")
+
+
+def markdown_escape(text: str) -> str:
+    return text.translate(_MARKDOWN_SAFE)
+
+
 def _markdown(message: RobotMessage) -> str:
-    text = message.text[:MAX_TEXT]
-    lines = [f"**{message.title}**", "", text]
+    text = markdown_escape(message.text[:MAX_TEXT])
+    lines = [f"**{markdown_escape(message.title)}**", "", text]
     if message.url:
         lines += ["", f"[{message.link_label or message.url}]({message.url})"]
     return "\n".join(lines)

@@ -184,3 +184,40 @@ def test_the_openapi_document_describes_the_follow_up_endpoints(client):
     } <= set(spec["paths"])
     upload = spec["paths"]["/api/v1/interactions/{interaction_id}/attachments"]["post"]
     assert "multipart/form-data" in upload["requestBody"]["content"]
+
+
+# --- dates beyond the calendar's arithmetic and nulls (review fixes) ----------------------------
+
+
+def test_out_of_range_filter_dates_are_a_422_not_a_500(org: Org):
+    api = ApiClient(org.rep, language="en")
+    far = api.get("/api/v1/interactions", date_to="9999-12-31")
+    assert far.status_code == 422
+    assert far.json()["fields"]["date_to"] == ["Enter a date from 1900-01-01 to 2999-12-31."]
+    assert api.get("/api/v1/interactions", date_from="0001-01-01").status_code == 422
+    assert api.get("/api/v1/followups/compliance", date_to="0001-01-05").status_code == 422
+    assert api.get("/api/v1/interactions", date_to="2999-12-31").status_code == 200
+
+
+def test_out_of_range_filter_dates_on_the_pages_are_ignored(org: Org):
+    from tests.conftest import login_client
+
+    client = login_client(org.rep, language="en")
+    assert client.get("/engagement/interactions/", {"date_to": "9999-12-31"}).status_code == 200
+    assert client.get("/engagement/interactions/", {"date_from": "0001-01-01"}).status_code == 200
+    assert client.get("/engagement/compliance/", {"date_to": "0001-01-05"}).status_code == 200
+
+
+def test_a_null_time_or_channel_is_refused_and_changes_nothing(org: Org):
+    customer = make_customer(org.rep, "华为技术有限公司", lifecycle="closed")
+    interaction = log(customer, when=timezone.now() - dt.timedelta(days=2))
+    api = ApiClient(org.rep, language="en")
+    before = db_state()
+    for field in ("occurred_at", "channel", "kind", "content"):
+        response = api.patch(
+            f"/api/v1/interactions/{interaction.pk}",
+            {"version": interaction.version, field: None},
+        )
+        assert response.status_code == 422, field
+        assert field in response.json()["fields"]
+    assert db_state() == before

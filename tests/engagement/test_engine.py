@@ -540,3 +540,51 @@ def test_the_interaction_log_stays_as_logged_when_edited(org: Org):
     with pytest.raises(services.PermissionDeniedError):
         services.interaction_update(actor=org.analyst, interaction=updated, data={"content": "x"})
     assert Interaction.objects.get(pk=interaction.pk).content == "电话沟通，确认交期"
+
+
+# --- notifications only reach people who may see the customer (review fixes) -------------------
+
+
+def test_a_manager_who_cannot_see_the_customer_is_passed_over_for_one_who_can(org: Org):
+    # given the rep's manager field points at a service agent, whose scope is the service
+    # department: the escalation names the customer, so it goes to the sales manager instead
+    org.rep.manager = org.agent
+    org.rep.save(update_fields=["manager"])
+    customer = strategic(org)
+    services.followups_generate(today=D(2026, 3, 10))
+    # when the tasks are long overdue
+    services.followups_escalate(today=D(2026, 4, 5), now=at(D(2026, 4, 5)))
+    # then
+    assert tasks_of(customer, kind="conversation")[0].escalated_to == org.manager
+    assert not Notification.objects.filter(recipient=org.agent).exists()
+    assert Notification.objects.filter(recipient=org.manager, kind="followup_escalated").exists()
+
+
+def test_a_next_action_title_is_masked_in_notifications(org: Org):
+    customer = closed(org)
+    log(
+        customer,
+        when=at(D(2026, 3, 2)),
+        next_action="致电 13800138000 或写信 li.si@example.com 确认报价",
+        next_action_date=D(2026, 3, 4),
+    )
+    services.followups_escalate(today=D(2026, 3, 5), now=at(D(2026, 3, 5)))
+    (notice,) = Notification.objects.filter(recipient=org.rep, kind="followup_overdue")
+    title = notice.params["title"]
+    assert "13800138000" not in title and "li.si@example.com" not in title
+    assert "****8000" in title and "确认报价" in title
+
+
+def test_a_customer_out_of_sight_is_left_out_of_the_digest_and_the_overdue_notices(org: Org):
+    # given a next action of the rep, then the customer goes to another rep: the task stays
+    # with the first rep (only engine tasks follow the owner), who no longer sees the customer
+    customer = closed(org)
+    log(customer, when=at(D(2026, 3, 2)), next_action="回访", next_action_date=D(2026, 3, 4))
+    customer_services.customer_transfer(
+        actor=org.manager, customer=customer, to_user=org.other_rep, reason="区域调整"
+    )
+    # when the digest and the overdue notices run
+    assert services.followups_notify_due(today=D(2026, 3, 5)) == 0
+    services.followups_escalate(today=D(2026, 3, 5), now=at(D(2026, 3, 5)))
+    # then the first rep hears nothing about a customer they cannot open
+    assert not Notification.objects.filter(recipient=org.rep).exists()

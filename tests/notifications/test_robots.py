@@ -239,3 +239,23 @@ def test_masks_hide_tokens():
     assert robots.secret_mask(SECRET) == "SEC****"
     assert robots.secret_mask("short") == "****"
     assert robots.secret_mask("") == ""
+
+
+def test_typed_markdown_cannot_become_a_link_or_emphasis_in_a_group_chat():
+    message = RobotMessage(
+        title="跟进逾期 [急]",
+        text="下一步：[点此领取](https://evil.example.com) **立即** `处理`",
+        url="https://crm.example.com/c/1/",
+        link_label="打开",
+        language="zh-hans",
+    )
+    for provider in ("wecom", "dingtalk"):
+        url = WECOM_URL if provider == "wecom" else DINGTALK_URL
+        request = robot_request_build(
+            provider=provider, url=url, secret="", message=message, now=1700000000.5
+        )
+        content = str(request.body)
+        assert "](https://evil.example.com)" not in content and "**立即**" not in content
+        assert "［点此领取］（https://evil.example.com）" in content
+        # the link Guanxi adds itself still works
+        assert "[打开](https://crm.example.com/c/1/)" in content
