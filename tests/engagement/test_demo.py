@@ -61,3 +61,28 @@ def test_demo_follow_ups_give_the_compliance_page_figures(org: Org):
     Interaction.all_objects.all().delete()
     demo_engagement_load(seed=7, today=TODAY)
     assert _fingerprint() == first
+
+
+def test_demo_bell_has_this_mornings_notices_not_six_months_of_escalations(org: Org):
+    from guanxi.notifications.models import Notification
+
+    _archive(org)
+    demo_engagement_load(seed=7, today=TODAY)
+    # every task overdue beyond a fortnight is recorded as escalated back then, silently
+    overdue_long = FollowUpTask.objects.filter(
+        status="open", due_date__lt=TODAY - dt.timedelta(days=14)
+    )
+    assert overdue_long.exists()
+    assert not overdue_long.filter(escalated_at__isnull=True).exists()
+    escalated_now = Notification.objects.filter(kind="followup_escalated")
+    assert (
+        escalated_now.count()
+        == FollowUpTask.objects.filter(
+            status="open",
+            due_date__gte=TODAY - dt.timedelta(days=14),
+            escalated_at__isnull=False,
+            escalated_to__isnull=False,
+        ).count()
+    )
+    # the reps have this morning's digest
+    assert Notification.objects.filter(kind="followup_due", recipient=org.rep).exists()

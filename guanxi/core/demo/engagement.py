@@ -26,8 +26,20 @@ from guanxi.core.demo.generator import DemoGenerator
 from guanxi.customers.models import ARCHIVED_LIFECYCLES, Contact, Customer
 from guanxi.engagement import periods
 from guanxi.engagement.models import CommunicationPlan, FollowUpTask, Interaction
-from guanxi.engagement.selectors import effective_rules, policies_by_class, policy_for_customer
-from guanxi.engagement.services import followups_generate, interaction_fulfils, period_task_new
+from guanxi.engagement.selectors import (
+    effective_rules,
+    policies_by_class,
+    policy_for_customer,
+    settings_get,
+)
+from guanxi.engagement.services import (
+    escalation_manager,
+    followups_escalate,
+    followups_generate,
+    followups_notify_due,
+    interaction_fulfils,
+    period_task_new,
+)
 from guanxi.engagement.workdays import working_calendar, working_day_on_or_before
 
 MONTHS = 6
@@ -199,7 +211,31 @@ def demo_engagement_load(*, seed: int, today: dt.date | None = None) -> bool:
     _next_action_tasks(interactions, random=random, today=today)
     _plans(customers, random=random)
     _policy_history(start=start, today=today)
+    _escalations_past(today=today, zone=zone)
+    # The morning's jobs, run once as the scheduler would: the bell has this morning's digest,
+    # overdue notices and escalations to managers instead of an empty list.
+    followups_notify_due(today=today)
+    followups_escalate(today=today)
     return True
+
+
+def _escalations_past(*, today: dt.date, zone: ZoneInfo) -> None:
+    """Tasks overdue for more than a fortnight were escalated back then, by the daily runs the
+    demo's history did not have: recorded as such, so this morning's run notifies managers of
+    the recent ones only, not of six months at once."""
+    delay = dt.timedelta(days=settings_get().escalate_after_days)
+    managers: dict[int, Any] = {}
+    stale = list(
+        FollowUpTask.objects.filter(
+            status=FollowUpTask.Status.OPEN,
+            escalated_at__isnull=True,
+            due_date__lt=today - dt.timedelta(days=14),
+        ).select_related("assignee", "assignee__department")
+    )
+    for task in stale:
+        task.escalated_at = dt.datetime.combine(task.due_date + delay, dt.time(1, 0), tzinfo=zone)
+        task.escalated_to = escalation_manager(task.assignee, cache=managers)
+    FollowUpTask.objects.bulk_update(stale, ["escalated_at", "escalated_to"], batch_size=500)
 
 
 def _weighted(random: Any, choices: tuple) -> tuple:
