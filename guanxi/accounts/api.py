@@ -33,7 +33,7 @@ from guanxi.accounts.schemas import (
 )
 from guanxi.accounts.selectors import department_list, role_setting_list, token_list, user_page
 from guanxi.core.api_auth import TokenRateThrottle
-from guanxi.core.exceptions import NotFoundError
+from guanxi.core.exceptions import NotFoundError, validation_error_renamed
 
 auth_router = Router(tags=["auth"])
 router = Router(tags=["accounts"])
@@ -146,11 +146,7 @@ _API_FIELD_NAMES = {"department": "department_id", "manager": "manager_id", "par
 
 
 def _api_fields(error: ValidationError) -> ValidationError:
-    if not hasattr(error, "error_dict"):
-        return error
-    return ValidationError(
-        {_API_FIELD_NAMES.get(name, name): errors for name, errors in error.error_dict.items()}
-    )
+    return validation_error_renamed(error, _API_FIELD_NAMES)
 
 
 @router.post("/users", response={201: UserOut})

@@ -7,8 +7,10 @@ them into ``{"message", "code", "fields"}`` with a 4xx status.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 
@@ -75,3 +77,15 @@ def validation_error_fields(error: Any) -> dict[str, list[str]]:
             for name, errors in error.error_dict.items()
         }
     return {"__all__": [str(message) for message in error.messages]}
+
+
+def validation_error_renamed(error: ValidationError, names: Mapping[str, str]) -> ValidationError:
+    """``error`` with its field names as the API spells them (a service names ``owner``, the API
+    ``owner_id``); errors of fields mapped to the same name are merged. A non-field error passes
+    through unchanged."""
+    if not hasattr(error, "error_dict"):
+        return error
+    fields: dict[str, list[Any]] = {}
+    for name, errors in error.error_dict.items():
+        fields.setdefault(names.get(name, name), []).extend(errors)
+    return ValidationError(fields)

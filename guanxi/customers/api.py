@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from guanxi.core.audit import audit_changes_display
+from guanxi.core.exceptions import validation_error_renamed
 from guanxi.core.quarters import quarter_clean, quarter_of
 from guanxi.customers import services
 from guanxi.customers.models import Contact, Customer, Need, VerificationTask
@@ -119,12 +120,7 @@ _API_FIELD_NAMES = {
 
 
 def _api_fields(error: ValidationError) -> ValidationError:
-    if not hasattr(error, "error_dict"):
-        return error
-    fields: dict[str, list[Any]] = {}
-    for name, errors in error.error_dict.items():
-        fields.setdefault(_API_FIELD_NAMES.get(name, name), []).extend(errors)
-    return ValidationError(fields)
+    return validation_error_renamed(error, _API_FIELD_NAMES)
 
 
 def _customer_out(customer: Customer) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 
-from guanxi.core.exceptions import ApplicationError
+from guanxi.core.exceptions import ApplicationError, validation_error_renamed
 from guanxi.customers.permissions import customer_get_for_user
 from guanxi.engagement import services
 from guanxi.engagement.models import (
@@ -92,12 +92,7 @@ _UPLOAD_OVERHEAD = 64 * 1024
 
 
 def _api_fields(error: ValidationError) -> ValidationError:
-    if not hasattr(error, "error_dict"):
-        return error
-    fields: dict[str, list[Any]] = {}
-    for name, errors in error.error_dict.items():
-        fields.setdefault(_API_FIELD_NAMES.get(name, name), []).extend(errors)
-    return ValidationError(fields)
+    return validation_error_renamed(error, _API_FIELD_NAMES)
 
 
 # --- interactions -------------------------------------------------------------------------------

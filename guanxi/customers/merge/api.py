@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Router, Status
 
+from guanxi.core.exceptions import validation_error_renamed
 from guanxi.customers.merge import services
 from guanxi.customers.merge.permissions import (
     customer_get_for_merge,
@@ -25,12 +26,7 @@ router = Router(tags=["customers"])
 
 def _api_fields(error: ValidationError) -> ValidationError:
     # The service names the merged customer ``merged``; the API sends ``merged_id``.
-    if not hasattr(error, "error_dict"):
-        return error
-    fields: dict[str, list[Any]] = {}
-    for name, errors in error.error_dict.items():
-        fields.setdefault("merged_id" if name == "merged" else name, []).extend(errors)
-    return ValidationError(fields)
+    return validation_error_renamed(error, {"merged": "merged_id"})
 
 
 def _fields(names: list[str]) -> list[dict[str, str]]:
