@@ -134,7 +134,12 @@ def _register_routers() -> None:
     from guanxi.customers.api import router as customers_router
     from guanxi.customers.merge.api import router as customer_merges_router
     from guanxi.engagement.api import router as engagement_router
+    from guanxi.feedback.api import router as feedback_router
     from guanxi.notifications.api import router as notifications_router
+    from guanxi.service.api import router as service_router
+    from guanxi.service.knowledge.api import router as knowledge_router
+    from guanxi.service.quality.api import router as quality_router
+    from guanxi.service.setup.api import router as service_setup_router
     from guanxi.transfer.api import router as transfer_router
 
     api.add_router("/auth", auth_router)
@@ -146,6 +151,11 @@ def _register_routers() -> None:
     api.add_router("/", customers_router)
     api.add_router("/", engagement_router)
     api.add_router("/", notifications_router)
+    api.add_router("/", service_router)
+    api.add_router("/", service_setup_router)
+    api.add_router("/", knowledge_router)
+    api.add_router("/", quality_router)
+    api.add_router("/", feedback_router)
 
 
 _register_routers()

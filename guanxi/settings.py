@@ -74,6 +74,10 @@ INSTALLED_APPS = [
     "guanxi.transfer",
     "guanxi.notifications",
     "guanxi.engagement",
+    "guanxi.service",
+    "guanxi.service.knowledge",
+    "guanxi.service.quality",
+    "guanxi.feedback",
 ]
 
 MIDDLEWARE = [
@@ -318,6 +322,9 @@ GUANXI_IMPORT_WORKERS = int(os.environ.get("GUANXI_IMPORT_WORKERS", os.cpu_count
 GUANXI_IMPORT_PARALLEL_ROWS = int(os.environ.get("GUANXI_IMPORT_PARALLEL_ROWS", 20_000))
 # Interaction attachments (guanxi.engagement): the size of one file and how many one interaction
 # keeps; the types are a fixed list checked by content (engagement.services.ATTACHMENT_TYPES).
+# Service desk: a resolved ticket the customer has not confirmed closes after this many days (the
+# confirmation link expires with it).
+GUANXI_TICKET_AUTOCLOSE_DAYS = int(os.environ.get("GUANXI_TICKET_AUTOCLOSE_DAYS", 7))
 GUANXI_ATTACHMENT_MAX_BYTES = int(os.environ.get("GUANXI_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
 GUANXI_ATTACHMENTS_PER_INTERACTION = int(os.environ.get("GUANXI_ATTACHMENTS_PER_INTERACTION", 10))
 

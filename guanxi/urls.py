@@ -11,6 +11,10 @@ urlpatterns = [
     path("transfer/", include("guanxi.transfer.urls")),
     path("engagement/", include("guanxi.engagement.urls")),
     path("notifications/", include("guanxi.notifications.urls")),
+    path("service/knowledge/", include("guanxi.service.knowledge.urls")),
+    path("service/quality/", include("guanxi.service.quality.urls")),
+    path("service/", include("guanxi.service.urls")),
+    path("feedback/", include("guanxi.feedback.urls")),
     path("", include("guanxi.core.urls")),
 ]
 

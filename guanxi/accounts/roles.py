@@ -63,6 +63,7 @@ class Capability:
     VIEW_TEAM = "view_team"
     RECYCLE_ALL = "recycle_all"
     MANAGE_CALENDAR = "manage_calendar"  # the holiday and adjusted-working-day table
+    MANAGE_SERVICE_DESK = "manage_service_desk"  # ticket categories, teams, routing, SLA policies
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -75,6 +76,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.VIEW_TEAM,
             Capability.RECYCLE_ALL,
             Capability.MANAGE_CALENDAR,
+            Capability.MANAGE_SERVICE_DESK,
         }
     ),
     Role.SALES_MANAGER: frozenset({Capability.VIEW_TEAM}),

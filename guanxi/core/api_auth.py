@@ -7,12 +7,11 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 from ninja.throttling import SimpleRateThrottle
 
-from guanxi.core.models import RateWindow
+from guanxi.core.ratelimit import window_count
 
 
 class TokenAuth(HttpBearer):
@@ -59,7 +58,7 @@ class TokenRateThrottle(SimpleRateThrottle):
         key = self.get_cache_key(request)
         now = self.timer()
         if _cache_is_database():
-            count, opened = _window_count(key, now=now, duration=duration)
+            count, opened = window_count(key, now=now, duration=duration)
             self._state.retry_after = max(1, math.ceil(opened + duration - now))
             return count <= num_requests
         # Both keys are created together by the first request of a window and expire with it.
@@ -85,25 +84,3 @@ def _cache_is_database() -> bool:
     # queries a request (culling counts, savepoints), so the database gets its own counter.
     backend = settings.CACHES.get("default", {}).get("BACKEND", "")
     return backend.endswith("DatabaseCache")
-
-
-def _window_count(key: str, *, now: float, duration: int) -> tuple[int, float]:
-    """Count one request in ``key``'s window and return (count, when the window opened). One
-    statement: a window older than ``duration`` starts again at this request. Every SET
-    expression of the upsert reads the row as it was, on SQLite and PostgreSQL alike."""
-    quote = connection.ops.quote_name
-    table, key_, opened_, count_ = (
-        quote(name) for name in (RateWindow._meta.db_table, "key", "opened", "count")
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({key_}, {opened_}, {count_}) VALUES (%s, %s, 1) "
-            f"ON CONFLICT ({key_}) DO UPDATE SET "
-            f"{count_} = CASE WHEN {table}.{opened_} <= %s THEN 1 "
-            f"ELSE {table}.{count_} + 1 END, "
-            f"{opened_} = CASE WHEN {table}.{opened_} <= %s THEN %s ELSE {table}.{opened_} END "
-            f"RETURNING {count_}, {opened_}",
-            [key, now, now - duration, now - duration, now],
-        )
-        count, opened = cursor.fetchone()
-    return int(count), float(opened)

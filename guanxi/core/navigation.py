@@ -71,12 +71,16 @@ AREAS: tuple[Area, ...] = (
         _("Service desk"),
         "C5, C11, C12",
         _("Tickets with routing and working-time SLAs, the knowledge base and quality review."),
+        url_name="service:ticket-list",
+        built=True,
     ),
     Area(
         "feedback",
         _("Feedback"),
         "C4",
         _("Satisfaction surveys (CSAT, NPS) answered by link, feedback items and their analysis."),
+        url_name="feedback:item-list",
+        built=True,
     ),
     Area(
         "insights",
@@ -159,6 +163,15 @@ SETTINGS_AREAS: tuple[Area, ...] = (
         url_name="core:calendar-index",
         built=True,
         needs=Capability.MANAGE_CALENDAR,
+    ),
+    Area(
+        "service-setup",
+        _("Service desk setup"),
+        "C5",
+        "",
+        url_name="service:setup",
+        built=True,
+        needs=Capability.MANAGE_SERVICE_DESK,
     ),
 )
 

@@ -69,6 +69,16 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob(
         "followups-escalate", "30 9 * * *", "guanxi.engagement.tasks.followups_escalate_task"
     ),
+    # --- service desk: SLA warnings and breaches every five minutes (each claimed once per
+    # ticket and target), and the close of resolved tickets nobody confirmed in time.
+    ScheduledJob("tickets-sla-check", "*/5 * * * *", "guanxi.service.tasks.tickets_sla_check_task"),
+    ScheduledJob("tickets-autoclose", "50 * * * *", "guanxi.service.tasks.tickets_autoclose_task"),
+    # --- feedback: negative feedback unanswered after 24 hours goes to the owner's manager.
+    ScheduledJob(
+        "feedback-items-escalate",
+        "*/15 * * * *",
+        "guanxi.feedback.tasks.feedback_items_escalate_task",
+    ),
 )
 
 

@@ -125,6 +125,12 @@ def customer_visible_queryset(*, actor: Any) -> QuerySet[Customer]:
 SEARCH_DENSITY_PROBE_ROWS = 2000
 SEARCH_DENSE_SHARE = 0.005
 SEARCH_WALK_SHARE = 0.02
+# Walking the list order finds a page after about 50 / (term's share × the scope's share of the
+# rows) rows, so the wider the reader's scope the rarer a term may be and still walk: for
+# "shenzhen" (1.2 %) an administrator's walk reads ~4,000 rows (12 ms) where the index meant a
+# heap scan and sort of 12,000 matches (85 ms); a manager's subtree and the pool, about a third of
+# the rows, ~12,000 (bench/customers_list_search.py).
+SEARCH_WALK_SHARE_BY_SCOPE = {"all": 0.002, "subtree": 0.005, "department": 0.005}
 # The owner's private forms: see _search.
 SEARCH_PRIVATE_INDEX_SHARE = 0.1
 
@@ -156,9 +162,15 @@ def _search_text_test(column: str, terms: list[str], *, dense: bool) -> RawSQL:
     return RawSQL(f"({tests})", [f" {term}" for term in terms], output_field=BooleanField())
 
 
-def _search_walks(term: str, share: float) -> bool:
+def _search_walks(term: str, share: float, walk_share: float = SEARCH_WALK_SHARE) -> bool:
     # has_private_form: the term is not all Chinese, whose shares the planner knows itself.
-    return share >= SEARCH_WALK_SHARE and has_private_form([term])
+    return share >= walk_share and has_private_form([term])
+
+
+def _search_walk_share(actor: Any) -> float:
+    if not _is_active_user(actor):
+        return SEARCH_WALK_SHARE
+    return SEARCH_WALK_SHARE_BY_SCOPE.get(actor.data_scope, SEARCH_WALK_SHARE)
 
 
 def _search(
@@ -173,7 +185,7 @@ def _search(
     terms = search_terms(query)
     if not terms:
         return queryset.none()
-    public = _search_public(queryset, terms)
+    public = _search_public(queryset, terms, walk_share=_search_walk_share(actor))
     if not (_is_active_user(actor) and has_private_form(terms)):
         return public
     owned = queryset.filter(**{owner_field: actor.pk})
@@ -214,7 +226,9 @@ def _search(
     return public | private
 
 
-def _search_public(queryset: QuerySet, terms: list[str]) -> QuerySet:
+def _search_public(
+    queryset: QuerySet, terms: list[str], *, walk_share: float = SEARCH_WALK_SHARE
+) -> QuerySet:
     table = queryset.model._meta.db_table
     if connection.vendor == "postgresql":
         column = f'"{table}"."search_key"'
@@ -222,7 +236,7 @@ def _search_public(queryset: QuerySet, terms: list[str]) -> QuerySet:
         for term in terms:
             dense = shares[term] >= SEARCH_DENSE_SHARE
             queryset = queryset.filter(_search_text_test(column, [term], dense=dense))
-        indexed = [term for term in terms if not _search_walks(term, shares[term])]
+        indexed = [term for term in terms if not _search_walks(term, shares[term], walk_share)]
         if not indexed:
             return queryset
         vector = postgres_vector_sql(column)
@@ -232,6 +246,18 @@ def _search_public(queryset: QuerySet, terms: list[str]) -> QuerySet:
     fts = f"{table}_fts"
     return queryset.filter(
         id__in=RawSQL(f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s", [fts5_match(terms)])
+    )
+
+
+def customer_intake_search(*, query: str, limit: int = 20) -> list[Customer]:
+    """The service desk's intake (a caller names their company): every live customer outside
+    the history library, whoever owns it, matched on the key's public tokens only (names,
+    pinyin, initials, contact names, phone tails, credit codes), never the owners' private
+    ones. Callers show the name and the owner's name, nothing else of a customer outside the
+    reader's scope."""
+    live = Customer.objects.filter(archived_at__isnull=True)
+    return list(
+        _search(live, query, actor=None).select_related("owner").order_by("name", "pk")[:limit]
     )
 
 

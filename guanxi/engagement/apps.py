@@ -11,6 +11,7 @@ class EngagementConfig(AppConfig):
 
     def ready(self) -> None:
         from guanxi.core.audit import audit_note_labels_register
+        from guanxi.customers.merge.relations import merge_relation_register
         from guanxi.customers.timeline import (
             customer_page_section_register,
             timeline_source_register,
@@ -26,6 +27,9 @@ class EngagementConfig(AppConfig):
         from guanxi.notifications.kinds import notification_kind_register
 
         audit_note_labels_register(AUDIT_NOTE_LABELS)
+        # The interaction log follows a customer merged into another (its tasks do not: the
+        # engine makes the survivor's own, and a period's task is unique per customer).
+        merge_relation_register("engagement.interactions", "engagement.Interaction")
         # The customer page's timeline: the interaction log and the follow-up tasks, interleaved
         # with the customer's change history and whatever other apps register.
         timeline_source_register("engagement.interactions", interaction_items)

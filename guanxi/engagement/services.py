@@ -38,6 +38,13 @@ from guanxi.core.audit import audit_record, object_type_of
 from guanxi.core.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from guanxi.core.models import AuditEntry
 from guanxi.core.services import model_create, model_update, object_soft_delete
+from guanxi.core.validation import (
+    actor_is_user,
+    actor_or_none,
+    choice_clean,
+    errors_collect,
+    text_clean,
+)
 from guanxi.customers.models import Contact, Customer
 from guanxi.customers.selectors import customer_visible_queryset
 from guanxi.engagement import periods
@@ -88,35 +95,6 @@ BATCH = 1000
 FUTURE_TOLERANCE = dt.timedelta(minutes=10)
 SNOOZE_MAX_DAYS = 366
 NEXT_ACTION_MAX_DAYS = 3 * 366
-
-
-def _is_user(actor: Any) -> bool:
-    return actor is not None and getattr(actor, "is_authenticated", False) and actor.is_active
-
-
-def _by(actor: Any) -> Any:
-    return actor if _is_user(actor) else None
-
-
-def _text(name: str, value: Any, *, limit: int, required: bool = False) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise ValidationError({name: [_("This field is required.")]}, code="required")
-    if len(text) > limit:
-        raise ValidationError(
-            {name: [_("Keep this under %(limit)s characters.") % {"limit": limit}]},
-            code="too_long",
-        )
-    return text
-
-
-def _collect(errors: dict[str, list[str]], call: Any) -> Any:
-    try:
-        return call()
-    except ValidationError as error:
-        for name, messages in error.message_dict.items():
-            errors.setdefault(name, []).extend(messages)
-        return None
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -282,7 +260,7 @@ def _attachments_save(
             name=item.name,
             size=item.size,
             content_type=item.content_type,
-            uploaded_by=_by(actor),
+            uploaded_by=actor_or_none(actor),
         )
         item.file.seek(0)
         attachment.file.save(item.name, item.file, save=False)
@@ -303,13 +281,6 @@ def _storage_remove(names: Iterable[str]) -> None:
 
 
 # --- interactions -------------------------------------------------------------------------------
-
-
-def _choice(name: str, value: Any, choices: Any, *, blank: bool = False) -> str:
-    text = str(value or "")
-    if (blank and text == "") or text in choices.values:
-        return text
-    raise ValidationError({name: [_("Select a valid choice.")]}, code="invalid_choice")
 
 
 def _occurred_at_clean(value: Any, *, now: dt.datetime) -> dt.datetime:
@@ -370,7 +341,7 @@ def _ids(values: Iterable[Any], name: str) -> set[int]:
 
 
 def _next_action_clean(text: Any, day: Any, *, occurred: dt.date) -> tuple[str, dt.date | None]:
-    action = _text("next_action", text, limit=NOTE_LIMIT)
+    action = text_clean("next_action", text, limit=NOTE_LIMIT)
     if bool(action) != (day is not None):
         field_name = "next_action_date" if action else "next_action"
         message = (
@@ -420,28 +391,34 @@ def interaction_create(
     it is); a next action with its date becomes a task for ``actor``. A contact beyond a policy's
     or the plan's maximum is refused with OverContactError (409) unless ``allow_over_contact``;
     invalid input is a ValidationError. Either way nothing is written."""
-    if not _is_user(actor):
+    if not actor_is_user(actor):
         raise PermissionDeniedError()
     if not interaction_can_log(actor, customer):
         raise PermissionDeniedError()
     now = now or timezone.now()
     errors: dict[str, list[str]] = {}
-    channel = _collect(errors, lambda: _choice("channel", channel, Channel)) or ""
-    kind = _collect(errors, lambda: _choice("kind", kind, ActivityKind, blank=True)) or ""
-    kind = kind or CHANNEL_DEFAULT_KIND.get(channel, ActivityKind.TOUCH)
-    when = _collect(errors, lambda: _occurred_at_clean(occurred_at, now=now)) or now
-    text = _collect(errors, lambda: _text("content", content, limit=CONTENT_LIMIT, required=True))
-    reaction = _collect(
-        errors, lambda: _choice("reaction", reaction, Interaction.Reaction, blank=True)
+    channel = errors_collect(errors, lambda: choice_clean("channel", channel, Channel)) or ""
+    kind = (
+        errors_collect(errors, lambda: choice_clean("kind", kind, ActivityKind, blank=True)) or ""
     )
-    note = _collect(errors, lambda: _text("reaction_note", reaction_note, limit=CONTENT_LIMIT))
-    contact_rows = _collect(errors, lambda: _contacts_resolve(customer, contacts)) or []
-    people = _collect(errors, lambda: _participants_resolve(participants)) or []
-    action = _collect(
+    kind = kind or CHANNEL_DEFAULT_KIND.get(channel, ActivityKind.TOUCH)
+    when = errors_collect(errors, lambda: _occurred_at_clean(occurred_at, now=now)) or now
+    text = errors_collect(
+        errors, lambda: text_clean("content", content, limit=CONTENT_LIMIT, required=True)
+    )
+    reaction = errors_collect(
+        errors, lambda: choice_clean("reaction", reaction, Interaction.Reaction, blank=True)
+    )
+    note = errors_collect(
+        errors, lambda: text_clean("reaction_note", reaction_note, limit=CONTENT_LIMIT)
+    )
+    contact_rows = errors_collect(errors, lambda: _contacts_resolve(customer, contacts)) or []
+    people = errors_collect(errors, lambda: _participants_resolve(participants)) or []
+    action = errors_collect(
         errors,
         lambda: _next_action_clean(next_action, next_action_date, occurred=local_date(when)),
     ) or ("", None)
-    checked = _collect(errors, lambda: _attachments_check(list(attachments))) or []
+    checked = errors_collect(errors, lambda: _attachments_check(list(attachments))) or []
     if complete_task is not None and (
         complete_task.customer_id != customer.pk or not complete_task.is_open
     ):
@@ -575,24 +552,24 @@ def interaction_update(
     errors: dict[str, list[str]] = {}
     changes: dict[str, Any] = {}
     cleaners = {
-        "channel": lambda value: _choice("channel", value, Channel),
-        "kind": lambda value: _choice("kind", value, ActivityKind),
+        "channel": lambda value: choice_clean("channel", value, Channel),
+        "kind": lambda value: choice_clean("kind", value, ActivityKind),
         "occurred_at": lambda value: _occurred_at_clean(value, now=now),
-        "content": lambda value: _text("content", value, limit=CONTENT_LIMIT, required=True),
-        "reaction": lambda value: _choice("reaction", value, Interaction.Reaction, blank=True),
-        "reaction_note": lambda value: _text("reaction_note", value, limit=CONTENT_LIMIT),
+        "content": lambda value: text_clean("content", value, limit=CONTENT_LIMIT, required=True),
+        "reaction": lambda value: choice_clean("reaction", value, Interaction.Reaction, blank=True),
+        "reaction_note": lambda value: text_clean("reaction_note", value, limit=CONTENT_LIMIT),
     }
     for name, value in data.items():
-        cleaned = _collect(errors, lambda name=name, value=value: cleaners[name](value))
+        cleaned = errors_collect(errors, lambda name=name, value=value: cleaners[name](value))
         if name not in errors:
             changes[name] = cleaned
     contact_rows = (
-        _collect(errors, lambda: _contacts_resolve(interaction.customer, contact_ids))
+        errors_collect(errors, lambda: _contacts_resolve(interaction.customer, contact_ids))
         if contact_ids is not None
         else None
     )
     people = (
-        _collect(errors, lambda: _participants_resolve(participant_ids))
+        errors_collect(errors, lambda: _participants_resolve(participant_ids))
         if participant_ids is not None
         else None
     )
@@ -686,7 +663,7 @@ def followup_complete(
     if not followup_can_work(actor, task):
         raise PermissionDeniedError()
     now = now or timezone.now()
-    text = _text("note", note, limit=NOTE_LIMIT)
+    text = text_clean("note", note, limit=NOTE_LIMIT)
     with transaction.atomic():
         current = _locked_open(task)
         return model_update(  # type: ignore[return-value]  # returns the instance given
@@ -716,7 +693,9 @@ def followup_snooze(
         raise PermissionDeniedError()
     today = today or timezone.localdate()
     errors: dict[str, list[str]] = {}
-    text = _collect(errors, lambda: _text("reason", reason, limit=NOTE_LIMIT, required=True))
+    text = errors_collect(
+        errors, lambda: text_clean("reason", reason, limit=NOTE_LIMIT, required=True)
+    )
     if not isinstance(until, dt.date):
         errors["until"] = [str(_("Enter a valid date."))]
     elif until <= today or until > today + dt.timedelta(days=SNOOZE_MAX_DAYS):
@@ -1257,7 +1236,7 @@ def _notify(
                 params=values,
                 url=url,
                 dedupe_key=dedupe_key,
-                actor=actor if _is_user(actor) else None,
+                actor=actor if actor_is_user(actor) else None,
             )
         )
     return sent
@@ -1517,16 +1496,18 @@ def _rule_values_clean(values: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for name, value in values.items():
         if name == "channels":
-            cleaned[name] = _collect(errors, lambda value=value: _channels_clean(value))
+            cleaned[name] = errors_collect(errors, lambda value=value: _channels_clean(value))
         elif name == "kind":
-            cleaned[name] = _collect(
-                errors, lambda value=value: _choice("kind", value, ActivityKind)
+            cleaned[name] = errors_collect(
+                errors, lambda value=value: choice_clean("kind", value, ActivityKind)
             )
         elif name == "unit":
-            cleaned[name] = _collect(errors, lambda value=value: _choice("unit", value, PeriodUnit))
+            cleaned[name] = errors_collect(
+                errors, lambda value=value: choice_clean("unit", value, PeriodUnit)
+            )
         elif name == "description":
-            cleaned[name] = _collect(
-                errors, lambda value=value: _text("description", value, limit=200)
+            cleaned[name] = errors_collect(
+                errors, lambda value=value: text_clean("description", value, limit=200)
             )
         else:
             cleaned[name] = value
@@ -1637,17 +1618,17 @@ def communication_plan_save(
     changes: dict[str, Any] = {}
     for name, value in data.items():
         if name == "channels":
-            changes[name] = _collect(errors, lambda value=value: _channels_clean(value))
+            changes[name] = errors_collect(errors, lambda value=value: _channels_clean(value))
         elif name == "frequency":
-            changes[name] = _collect(
+            changes[name] = errors_collect(
                 errors,
-                lambda value=value: _choice(
+                lambda value=value: choice_clean(
                     "frequency", value, CommunicationPlan.Frequency, blank=True
                 ),
             )
         elif name in ("themes", "notes"):
-            changes[name] = _collect(
-                errors, lambda name=name, value=value: _text(name, value, limit=CONTENT_LIMIT)
+            changes[name] = errors_collect(
+                errors, lambda name=name, value=value: text_clean(name, value, limit=CONTENT_LIMIT)
             )
         else:
             changes[name] = value
@@ -1685,7 +1666,7 @@ def _feed_hash(raw: str) -> str:
 def calendar_feed_rotate(*, actor: Any) -> str:
     """A new secret for ``actor``'s calendar feed; the previous one stops working at once.
     Returns the secret, which is shown once and stored only as a hash."""
-    if not _is_user(actor):
+    if not actor_is_user(actor):
         raise PermissionDeniedError()
     raw = FEED_TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -1708,7 +1689,7 @@ def calendar_feed_rotate(*, actor: Any) -> str:
 
 
 def calendar_feed_revoke(*, actor: Any) -> bool:
-    if not _is_user(actor):
+    if not actor_is_user(actor):
         raise PermissionDeniedError()
     with transaction.atomic():
         deleted, _rows = CalendarFeedToken.objects.filter(user=actor).delete()

@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext, override
@@ -35,7 +35,8 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.accounts.models import Department, User
 from guanxi.core.audit import audit_record
 from guanxi.core.exceptions import ApplicationError, PermissionDeniedError
-from guanxi.core.models import AuditEntry, RateWindow
+from guanxi.core.models import AuditEntry
+from guanxi.core.ratelimit import window_count
 from guanxi.core.services import model_update
 from guanxi.notifications import crypto, robots
 from guanxi.notifications.kinds import (
@@ -476,25 +477,6 @@ def robot_rate_windows(robot: RobotEndpoint) -> list[tuple[int, int]]:
     return windows
 
 
-def _window_count(key: str, *, now: float, duration: int) -> tuple[int, float]:
-    quote = connection.ops.quote_name
-    table, key_, opened_, count_ = (
-        quote(name) for name in (RateWindow._meta.db_table, "key", "opened", "count")
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({key_}, {opened_}, {count_}) VALUES (%s, %s, 1) "
-            f"ON CONFLICT ({key_}) DO UPDATE SET "
-            f"{count_} = CASE WHEN {table}.{opened_} <= %s THEN 1 "
-            f"ELSE {table}.{count_} + 1 END, "
-            f"{opened_} = CASE WHEN {table}.{opened_} <= %s THEN %s ELSE {table}.{opened_} END "
-            f"RETURNING {count_}, {opened_}",
-            [key, now, now - duration, now - duration, now],
-        )
-        count, opened = cursor.fetchone()
-    return int(count), float(opened)
-
-
 def robot_rate_take(*, robot: RobotEndpoint, now: float) -> float | None:
     """Take one message from the robot's allowance. Returns None when it may send, else the
     epoch second when the full window reopens.
@@ -505,7 +487,7 @@ def robot_rate_take(*, robot: RobotEndpoint, now: float) -> float | None:
     window that refused them.
     """
     for duration, limit in robot_rate_windows(robot):
-        count, opened = _window_count(
+        count, opened = window_count(
             f"notifications:robot:{robot.pk}:{duration}", now=now, duration=duration
         )
         if count > limit:

@@ -305,13 +305,13 @@ def test_csrf_is_not_needed_for_token_calls(org):
 
 
 def test_the_window_counter_counts_and_starts_again_after_the_period(db):
-    from guanxi.core.api_auth import _window_count
+    from guanxi.core.ratelimit import window_count
 
-    assert [_window_count("t1", now=1000.0 + i, duration=60)[0] for i in range(3)] == [1, 2, 3]
-    assert _window_count("t2", now=1010.0, duration=60) == (1, 1010.0)
+    assert [window_count("t1", now=1000.0 + i, duration=60)[0] for i in range(3)] == [1, 2, 3]
+    assert window_count("t2", now=1010.0, duration=60) == (1, 1010.0)
     # 60 s after the window opened, the next request opens a new one
-    assert _window_count("t1", now=1060.0, duration=60) == (1, 1060.0)
-    assert _window_count("t1", now=1061.0, duration=60) == (2, 1060.0)
+    assert window_count("t1", now=1060.0, duration=60) == (1, 1060.0)
+    assert window_count("t1", now=1061.0, duration=60) == (2, 1060.0)
 
 
 @pytest.mark.postgres
@@ -321,7 +321,7 @@ def test_concurrent_requests_lose_no_counts_on_postgresql():
 
     from django.db import connection as default_connection
 
-    from guanxi.core.api_auth import _window_count
+    from guanxi.core.ratelimit import window_count
     from tests.conftest import skip_or_fail
 
     if default_connection.vendor != "postgresql":
@@ -334,7 +334,7 @@ def test_concurrent_requests_lose_no_counts_on_postgresql():
 
         try:
             for _ in range(20):
-                count, _opened = _window_count("shared", now=5000.0, duration=60)
+                count, _opened = window_count("shared", now=5000.0, duration=60)
                 with lock:
                     counts.append(count)
         finally:

@@ -20,6 +20,7 @@ from guanxi.core.demo.engagement import demo_engagement_load
 from guanxi.core.demo.generator import DemoGenerator
 from guanxi.core.demo.history import demo_verification_load
 from guanxi.core.demo.needs import demo_needs_load
+from guanxi.core.demo.service import demo_service_load
 
 # (code, name, parent code)
 DEPARTMENTS = (
@@ -111,6 +112,8 @@ def demo_load(
             created = demo_verification_load() or created
             # --- engagement: months of interactions, follow-ups and compliance figures (once).
             created = demo_engagement_load(seed=seed) or created
+            # --- service desk: teams, routing and two months of tickets (once).
+            created = demo_service_load(seed=seed) or created
     return created
 
 

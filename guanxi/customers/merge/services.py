@@ -32,6 +32,7 @@ from guanxi.core.exceptions import (
 )
 from guanxi.core.models import AuditEntry
 from guanxi.core.services import object_restore, object_soft_delete
+from guanxi.customers.merge.relations import merge_relations
 from guanxi.customers.merge.selectors import (
     MERGE_FIELDS,
     MERGED,
@@ -203,8 +204,9 @@ def _rows_move(
     rows = list(model._base_manager.filter(pk__in=ids, **{f"{field}_id": source.pk}).order_by("pk"))
     if not rows:
         return 0
+    bump = {"version": F("version") + 1} if hasattr(model, "version") else {}
     model._base_manager.filter(pk__in=[row.pk for row in rows]).update(
-        **{f"{field}_id": target.pk}, version=F("version") + 1
+        **{f"{field}_id": target.pk}, **bump
     )
     for row in rows:
         setattr(row, f"{field}_id", target.pk)
@@ -274,7 +276,8 @@ def customer_merge(
 
     In one transaction: the survivor takes the chosen values (customer_update, audited per
     field) and keeps its owner (a pool survivor takes the other's); every contact and need of
-    the merged customer (those in the recycle bin too) and its subsidiaries move to the
+    the merged customer (those in the recycle bin too), its subsidiaries and the other apps'
+    records registered in merge.relations (interactions, tickets, feedback) move to the
     survivor, which also gets its tags; the merged customer goes to the recycle bin with
     ``merged_into`` set. Returns the CustomerMerge that undoing reads."""
     if not customer_manages(actor):
@@ -345,10 +348,23 @@ def customer_merge(
             .order_by("pk")
             .values_list("pk", flat=True)
         )
+        related_ids = {
+            relation.key: list(
+                relation.model._base_manager.filter(**{f"{relation.field}_id": other.pk})
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            for relation in merge_relations()
+        }
+        related = [
+            (relation.model, related_ids[relation.key], relation.field)
+            for relation in merge_relations()
+        ]
         for model, ids, field in (
             (Contact, contact_ids, "customer"),
             (Need, need_ids, "customer"),
             (Customer, subsidiary_ids, "parent"),
+            *related,
         ):
             _rows_move(
                 actor=actor,
@@ -405,6 +421,7 @@ def customer_merge(
             need_ids=need_ids,
             tag_ids_added=tag_ids_added,
             subsidiary_ids=subsidiary_ids,
+            related_ids={key: ids for key, ids in related_ids.items() if ids},
         )
         merge.full_clean()
         merge.save(force_insert=True)
@@ -427,11 +444,12 @@ def customer_merge(
 def customer_merge_undo(*, actor: Any, merge: CustomerMerge) -> CustomerMerge:
     """Separate the two customers of ``merge`` again, within the recycle window
     (GUANXI_RECYCLE_DAYS from the merge; managers and administrators, both customers in their
-    scope). Moves back exactly the contacts, needs and subsidiaries the merge moved that still
-    belong to the survivor, takes off the tags it added, restores the merged customer from the
-    recycle bin, and gives the survivor back its earlier values: where a field was changed since
-    the merge, the newer value stays, and ``undo_report["kept"]`` names it (nothing is lost
-    silently). Returns ``merge`` with ``undone_at`` and ``undo_report``."""
+    scope). Moves back exactly the contacts, needs, subsidiaries and other apps' records the
+    merge moved that still belong to the survivor, takes off the tags it added, restores the
+    merged customer from the recycle bin, and gives the survivor back its earlier values: where
+    a field was changed since the merge, the newer value stays, and ``undo_report["kept"]``
+    names it (nothing is lost silently). Returns ``merge`` with ``undone_at`` and
+    ``undo_report``."""
     if not customer_manages(actor):
         raise PermissionDeniedError()
     with transaction.atomic():
@@ -501,10 +519,17 @@ def customer_merge_undo(*, actor: Any, merge: CustomerMerge) -> CustomerMerge:
                 kept_newer.append(name)
         back_note = _note("customer_merge_moved_back", other.name)
         moved_back: dict[str, int] = {}
+        relations = {relation.key: relation for relation in merge_relations()}
+        related = [
+            (key, relations[key].model, ids, relations[key].field)
+            for key, ids in current.related_ids.items()
+            if key in relations
+        ]
         for key, model, ids, field in (
             ("contacts", Contact, current.contact_ids, "customer"),
             ("needs", Need, current.need_ids, "customer"),
             ("subsidiaries", Customer, current.subsidiary_ids, "parent"),
+            *related,
         ):
             moved_back[key] = _rows_move(
                 actor=actor,
@@ -536,6 +561,7 @@ def customer_merge_undo(*, actor: Any, merge: CustomerMerge) -> CustomerMerge:
             "needs": len(current.need_ids),
             "subsidiaries": len(current.subsidiary_ids),
             "tags": len(current.tag_ids_added),
+            **{key: len(ids) for key, ids in current.related_ids.items()},
         }
         current.undone_at = now
         current.undone_by = actor if getattr(actor, "is_authenticated", False) else None
