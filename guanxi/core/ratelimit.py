@@ -45,6 +45,18 @@ def window_count(key: str, *, now: float, duration: int) -> tuple[int, float]:
     return int(count), float(opened)
 
 
+# No limit counts over more than a day; a window older than its duration restarts at the next
+# hit anyway, so rows older than this are only clutter (one per client address of a public page).
+RATE_WINDOW_KEEP_SECONDS = 2 * 86400
+
+
+def rate_windows_purge(*, now: float | None = None) -> int:
+    """Delete the counters no window can still use. Returns how many went."""
+    cutoff = (now if now is not None else time.time()) - RATE_WINDOW_KEEP_SECONDS
+    deleted, _by_model = RateWindow.objects.filter(opened__lt=cutoff).delete()
+    return deleted
+
+
 def client_address(request: HttpRequest) -> str:
     # REMOTE_ADDR as the server saw it; behind a proxy, the deployment sets it from the proxy's
     # header (docs/operations.md), never from a header a client could forge here.

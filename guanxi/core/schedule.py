@@ -36,6 +36,7 @@ class ScheduledJob:
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob("recycle-bin-purge", "15 3 * * *", "guanxi.core.tasks.recycle_bin_purge_task"),
     ScheduledJob("sessions-cleanup", "30 3 * * *", "guanxi.accounts.tasks.sessions_cleanup_task"),
+    ScheduledJob("rate-windows-purge", "40 3 * * *", "guanxi.core.tasks.rate_windows_purge_task"),
     ScheduledJob(
         "customers-recycle", "45 2 * * *", "guanxi.customers.tasks.customers_recycle_task"
     ),

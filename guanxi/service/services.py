@@ -337,6 +337,19 @@ def ticket_create(
         raise ValidationError(errors)
     stored: list[str] = []
     try:
+        # The files go to storage before the transaction: the day's number counter stays locked
+        # from the number to the commit, and a large upload must not hold up every other ticket.
+        files = []
+        for item in checked:
+            attachment = TicketAttachment(
+                name=item.name,
+                size=item.size,
+                content_type=item.content_type,
+                uploaded_by=actor_or_none(actor),
+            )
+            attachment.file.save(item.name, item.file, save=False)
+            stored.append(attachment.file.name)
+            files.append(attachment)
         with transaction.atomic():
             rule = routing_rule_match(category=category, priority=priority, customer=customer)
             team = assignee = None
@@ -385,16 +398,8 @@ def ticket_create(
                 actor=actor_or_none(actor),
                 at=now,
             )
-            for item in checked:
-                attachment = TicketAttachment(
-                    ticket=ticket,
-                    name=item.name,
-                    size=item.size,
-                    content_type=item.content_type,
-                    uploaded_by=actor_or_none(actor),
-                )
-                attachment.file.save(item.name, item.file, save=False)
-                stored.append(attachment.file.name)
+            for attachment in files:
+                attachment.ticket = ticket
                 attachment.save()
             if assignee is not None and assignee != actor:
                 _assigned_notify(ticket=ticket, actor=actor)

@@ -346,3 +346,15 @@ def test_concurrent_requests_lose_no_counts_on_postgresql():
     for thread in threads:
         thread.join()
     assert sorted(counts) == list(range(1, 161))
+
+
+def test_old_rate_windows_are_purged_and_recent_ones_kept(db):
+    from guanxi.core.models import RateWindow
+    from guanxi.core.ratelimit import RATE_WINDOW_KEEP_SECONDS, rate_windows_purge, window_count
+
+    now = 1_000_000.0
+    window_count("public:old", now=now - RATE_WINDOW_KEEP_SECONDS - 1, duration=60)
+    window_count("public:recent", now=now - 60, duration=60)
+    assert rate_windows_purge(now=now) == 1
+    assert list(RateWindow.objects.values_list("key", flat=True)) == ["public:recent"]
+    assert rate_windows_purge(now=now) == 0

@@ -380,7 +380,12 @@ def test_scheduler_once_command_fires_due_jobs_once(database_queue, settings, mo
     # then the first run enqueued the due jobs and the second nothing
     fired = [line.split()[-1] for line in first.getvalue().splitlines() if "enqueued" in line]
     assert "recycle-bin-purge [15 3 * * *]" in first.getvalue()
-    assert fired and set(fired) <= {"recycle-bin-purge", "sessions-cleanup", "customers-recycle"}
+    assert fired and set(fired) <= {
+        "recycle-bin-purge",
+        "sessions-cleanup",
+        "customers-recycle",
+        "rate-windows-purge",
+    }
     assert "enqueued" not in second.getvalue()
     assert sorted(ScheduleSlot.objects.values_list("name", flat=True)) == sorted(fired)
     assert DBTaskResult.objects.count() == len(fired)
