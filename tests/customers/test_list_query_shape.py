@@ -154,3 +154,30 @@ def test_postgres_knows_how_owner_lifecycle_and_class_occur_together(postgresql)
         )
         rows = cursor.fetchall()
     assert rows == [(["m"], ["account_class", "lifecycle", "owner_id"])]
+
+
+@pytest.mark.postgres
+def test_a_reader_with_a_wider_scope_walks_for_rarer_terms(org, postgresql):
+    from guanxi.customers.selectors import _search_walk_share
+
+    # given a term that begins a token in about 1 % of the newest customers
+    Customer.objects.bulk_create(
+        Customer(name=f"填充{number}", search_key=f"tianchong{number}") for number in range(400)
+    )
+    Customer.objects.bulk_create(
+        Customer(name=f"深圳{number}", search_key=f"shenzhen{number}") for number in range(4)
+    )
+    # then an administrator (all rows in scope) walks the list order, a rep (own and pool) uses
+    # the index, and a term in 0.2 % (too few rows of the probe to trust) uses it for everyone
+    walked = _search_public(
+        Customer.objects.all(), ["shenzhen"], walk_share=_search_walk_share(org.admin)
+    )
+    indexed = _search_public(
+        Customer.objects.all(), ["shenzhen"], walk_share=_search_walk_share(org.rep)
+    )
+    assert "@@" not in str(walked.query) and "@@" in str(indexed.query)
+    Customer.objects.filter(search_key__in=["shenzhen1", "shenzhen2", "shenzhen3"]).delete()
+    rare = _search_public(
+        Customer.objects.all(), ["shenzhen"], walk_share=_search_walk_share(org.admin)
+    )
+    assert "@@" in str(rare.query)
