@@ -42,6 +42,12 @@ from guanxi.core.audit import audit_record, snapshot
 from guanxi.core.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from guanxi.core.models import AuditEntry
 from guanxi.core.services import model_create, model_update, object_soft_delete
+from guanxi.core.validation import (
+    actor_is_user,
+    actor_or_none,
+    errors_collect,
+    text_clean,
+)
 from guanxi.customers.models import Contact, Customer
 from guanxi.customers.selectors import customer_visible_queryset
 from guanxi.feedback.models import (
@@ -91,35 +97,6 @@ EXPIRES_DAYS_MAX = 90
 SEND_MAX = 5000  # invitations one send may make: a bigger segment is sent in parts
 BATCH = 1000
 EMAIL_TASK_IDS = 500
-
-
-def _is_user(actor: Any) -> bool:
-    return actor is not None and getattr(actor, "is_authenticated", False) and actor.is_active
-
-
-def _by(actor: Any) -> Any:
-    return actor if _is_user(actor) else None
-
-
-def _text(name: str, value: Any, *, limit: int, required: bool = False) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise ValidationError({name: [_("This field is required.")]}, code="required")
-    if len(text) > limit:
-        raise ValidationError(
-            {name: [_("Keep this under %(limit)s characters.") % {"limit": limit}]},
-            code="too_long",
-        )
-    return text
-
-
-def _collect(errors: dict[str, list[str]], call: Any) -> Any:
-    try:
-        return call()
-    except ValidationError as error:
-        for name, messages in error.message_dict.items():
-            errors.setdefault(name, []).extend(messages)
-        return None
 
 
 def _local_today() -> dt.date:
@@ -221,7 +198,7 @@ def _notify(
             },
             url=reverse("feedback:item-detail", args=[item.pk]),
             dedupe_key=dedupe_key,
-            actor=_by(actor),
+            actor=actor_or_none(actor),
         )
     )
 
@@ -283,17 +260,17 @@ def feedback_item_open(
     are the system's own act.
     """
     if source in (FeedbackSource.STAFF, FeedbackSource.OTHER) and not (
-        _is_user(actor) and feedback_item_can_record(actor, customer)
+        actor_is_user(actor) and feedback_item_can_record(actor, customer)
     ):
         raise PermissionDeniedError()
     errors: dict[str, list[str]] = {}
     if source not in FeedbackSource.values:
         errors["source"] = [_("Select a valid choice.")]
-    summary_text = _collect(
-        errors, lambda: _text("summary", summary, limit=SUMMARY_LIMIT, required=True)
+    summary_text = errors_collect(
+        errors, lambda: text_clean("summary", summary, limit=SUMMARY_LIMIT, required=True)
     )
-    comment_text = _collect(errors, lambda: _text("comment", comment, limit=TEXT_LIMIT))
-    score_value = _collect(errors, lambda: _score_clean(score))
+    comment_text = errors_collect(errors, lambda: text_clean("comment", comment, limit=TEXT_LIMIT))
+    score_value = errors_collect(errors, lambda: _score_clean(score))
     if contact is not None and contact.customer_id != customer.pk:
         errors["contact"] = [_("Choose a contact of this customer.")]
     if ticket is not None and ticket.customer_id != customer.pk:
@@ -331,7 +308,7 @@ def feedback_item_open(
     try:
         with transaction.atomic():
             model_create(instance=item, actor=actor)
-            if owner is not None and owner.pk != getattr(_by(actor), "pk", None):
+            if owner is not None and owner.pk != getattr(actor_or_none(actor), "pk", None):
                 _notify(
                     recipient=owner,
                     kind="feedback_opened",
@@ -364,9 +341,9 @@ def _improvement_clean(
     action: Any, due: Any, *, today: dt.date, required: bool = False
 ) -> tuple[str, dt.date | None]:
     errors: dict[str, list[str]] = {}
-    text = _collect(
+    text = errors_collect(
         errors,
-        lambda: _text("improvement_action", action, limit=TEXT_LIMIT, required=required),
+        lambda: text_clean("improvement_action", action, limit=TEXT_LIMIT, required=required),
     )
     if required and "improvement_action" in errors:
         errors["improvement_action"] = [
@@ -402,8 +379,10 @@ def feedback_item_respond(
     if item.status == FeedbackStatus.CLOSED:
         raise FeedbackClosedError()
     errors: dict[str, list[str]] = {}
-    text = _collect(errors, lambda: _text("response", response, limit=TEXT_LIMIT, required=True))
-    improvement = _collect(
+    text = errors_collect(
+        errors, lambda: text_clean("response", response, limit=TEXT_LIMIT, required=True)
+    )
+    improvement = errors_collect(
         errors,
         lambda: _improvement_clean(improvement_action, improvement_due, today=_local_today()),
     )
@@ -506,7 +485,7 @@ def feedback_item_assign(
         updated: FeedbackItem = model_update(  # type: ignore[assignment]  # the instance given
             instance=current, data={"owner": user}, actor=actor, expected_version=version
         )
-        if user.pk != getattr(_by(actor), "pk", None):
+        if user.pk != getattr(actor_or_none(actor), "pk", None):
             _notify(
                 recipient=user,
                 kind="feedback_assigned",
@@ -747,7 +726,7 @@ def survey_create(
     if kind not in SurveyKind.values:
         errors["kind"] = [_("Select a valid choice.")]
     rows = (
-        _collect(
+        errors_collect(
             errors,
             lambda: survey_questions_clean(
                 kind, list(questions) if questions is not None else survey_default_questions(kind)
@@ -803,10 +782,12 @@ def survey_update(*, actor: Any, survey: Survey, data: Mapping[str, Any], versio
         errors["kind"] = [_("Select a valid choice.")]
     rows = None
     if "questions" in data and not errors:
-        rows = _collect(errors, lambda: survey_questions_clean(kind, data["questions"]))
+        rows = errors_collect(errors, lambda: survey_questions_clean(kind, data["questions"]))
     elif "kind" in fields and not errors:
         # A new kind must still fit the questions the survey has.
-        _collect(errors, lambda: survey_questions_clean(kind, survey_question_rows(survey=survey)))
+        errors_collect(
+            errors, lambda: survey_questions_clean(kind, survey_question_rows(survey=survey))
+        )
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -919,7 +900,7 @@ def survey_send(
     errors: dict[str, list[str]] = {}
     if recipients not in RECIPIENT_MODES:
         errors["recipients"] = [_("Select a valid choice.")]
-    days = _collect(errors, lambda: _expires_days_clean(expires_days))
+    days = errors_collect(errors, lambda: _expires_days_clean(expires_days))
     if errors:
         raise ValidationError(errors)
     now = now or timezone.now()
@@ -957,7 +938,7 @@ def survey_send(
                     SurveyInvitation.Delivery.EMAIL if by_email else SurveyInvitation.Delivery.LINK
                 ),
                 created_at=now,
-                created_by=_by(actor),
+                created_by=actor_or_none(actor),
                 expires_at=expires_at,
             )
             # An e-mailed invitation gets a new secret when the e-mail is written: the one

@@ -145,7 +145,7 @@ def ticket_list(
 
 def ticket_page(*, actor: Any, cursor: str | None = None, limit: int = 50, **filters: Any) -> Page:
     rows = ticket_list(actor=actor, **filters).select_related(
-        "customer", "category", "assignee", "team__department"
+        "customer", "contact", "category", "assignee", "team__department"
     )
     return keyset_paginate(rows, ordering=TICKET_ORDERING, cursor=cursor, limit=limit)
 

@@ -313,3 +313,26 @@ def test_the_intake_search_finds_any_live_customer_by_name_only(org, desk):
     assert other.name in page
     # a rep cannot use the desk's intake at all
     assert login_client(org.rep).get("/service/tickets/new/", {"q": "海外贸易"}).status_code == 403
+
+
+def test_the_list_page_and_endpoint_take_as_many_queries_for_twenty_tickets_as_for_two(org, desk):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.conftest import ApiClient
+
+    page, api = login_client(org.agent), ApiClient(org.agent)
+
+    def queries(call) -> int:
+        call()  # warm: sessions, token stamp
+        with CaptureQueriesContext(connection) as captured:
+            call()
+        return len(captured.captured_queries)
+
+    for _ in range(2):
+        open_ticket(org, desk)
+    few = (queries(lambda: page.get("/service/")), queries(lambda: api.get("/api/v1/tickets")))
+    for _ in range(18):
+        open_ticket(org, desk)
+    many = (queries(lambda: page.get("/service/")), queries(lambda: api.get("/api/v1/tickets")))
+    assert many == few

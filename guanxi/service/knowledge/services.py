@@ -27,6 +27,7 @@ from guanxi.core.audit import audit_record, snapshot
 from guanxi.core.exceptions import ApplicationError, PermissionDeniedError
 from guanxi.core.models import AuditEntry
 from guanxi.core.services import model_create, model_update, object_soft_delete
+from guanxi.core.validation import errors_collect
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_visible_queryset
 from guanxi.service.knowledge.models import (
@@ -70,16 +71,6 @@ class ArticleNotPublishedError(ApplicationError):
 
 def _is_user(actor: Any) -> bool:
     return actor is not None and getattr(actor, "is_authenticated", False)
-
-
-def _collect(errors: dict[str, list[str]], call: Any) -> Any:
-    """Run ``call``; file its field errors in ``errors`` so one answer names every bad field."""
-    try:
-        return call()
-    except ValidationError as error:
-        for name, messages in error.message_dict.items():
-            errors.setdefault(name, []).extend(messages)
-        return None
 
 
 def _ids(name: str, values: Any, *, limit: int) -> list[int]:
@@ -259,14 +250,17 @@ def article_create(
     if status != ArticleStatus.DRAFT and not article_can_publish(actor):
         raise PermissionDeniedError(_("Only service agents and administrators publish articles."))
     errors: dict[str, list[str]] = {}
-    title_text = _collect(errors, lambda: _text("title", title, limit=200)) or ""
-    body_text = _collect(errors, lambda: _text("body", body, limit=BODY_LIMIT)) or ""
-    category_row = _collect(errors, lambda: _category_resolve(category))
-    tag_names = _collect(errors, lambda: tag_names_clean(tags)) or []
+    title_text = errors_collect(errors, lambda: _text("title", title, limit=200)) or ""
+    body_text = errors_collect(errors, lambda: _text("body", body, limit=BODY_LIMIT)) or ""
+    category_row = errors_collect(errors, lambda: _category_resolve(category))
+    tag_names = errors_collect(errors, lambda: tag_names_clean(tags)) or []
     ticket_category_rows = (
-        _collect(errors, lambda: _ticket_categories_resolve(ticket_categories, current=set())) or []
+        errors_collect(errors, lambda: _ticket_categories_resolve(ticket_categories, current=set()))
+        or []
     )
-    customer_rows = _collect(errors, lambda: _customers_resolve(actor, customers, current=set()))
+    customer_rows = errors_collect(
+        errors, lambda: _customers_resolve(actor, customers, current=set())
+    )
     _rules_check(kind=kind, customers=customer_rows or [], errors=errors)
     now = timezone.now()
     article = Article(
@@ -328,13 +322,15 @@ def article_update(
     errors: dict[str, list[str]] = {}
     changes: dict[str, Any] = {}
     if "title" in data:
-        changes["title"] = _collect(errors, lambda: _text("title", data["title"], limit=200))
+        changes["title"] = errors_collect(errors, lambda: _text("title", data["title"], limit=200))
     if "body" in data:
-        changes["body"] = _collect(errors, lambda: _text("body", data["body"], limit=BODY_LIMIT))
+        changes["body"] = errors_collect(
+            errors, lambda: _text("body", data["body"], limit=BODY_LIMIT)
+        )
     if "kind" in data:
         changes["kind"] = data["kind"]
     if "category" in data:
-        changes["category"] = _collect(
+        changes["category"] = errors_collect(
             errors, lambda: _category_resolve(data["category"], current=article.category)
         )
     if "status" in data:
@@ -346,11 +342,11 @@ def article_update(
     current_customers = list(article.customers.order_by("pk"))
     tag_names = [tag.name for tag in current_tags]
     if "tags" in data:
-        tag_names = _collect(errors, lambda: tag_names_clean(data["tags"])) or []
+        tag_names = errors_collect(errors, lambda: tag_names_clean(data["tags"])) or []
     ticket_category_rows = current_ticket_categories
     if "ticket_categories" in data:
         ticket_category_rows = (
-            _collect(
+            errors_collect(
                 errors,
                 lambda: _ticket_categories_resolve(
                     data["ticket_categories"], current={row.pk for row in current_ticket_categories}
@@ -361,7 +357,7 @@ def article_update(
     customer_rows = current_customers
     if "customers" in data:
         customer_rows = (
-            _collect(
+            errors_collect(
                 errors,
                 lambda: _customers_resolve(
                     actor, data["customers"], current={row.pk for row in current_customers}

@@ -31,6 +31,10 @@ from guanxi.core.audit import audit_record, snapshot
 from guanxi.core.exceptions import NotFoundError, PermissionDeniedError
 from guanxi.core.models import AuditEntry
 from guanxi.core.services import model_create, model_update, object_soft_delete
+from guanxi.core.validation import (
+    actor_is_user,
+    text_clean,
+)
 from guanxi.engagement.models import Interaction
 from guanxi.service.models import Ticket
 from guanxi.service.quality.errors import (
@@ -70,22 +74,6 @@ NOTIFICATION_KINDS = {
     "quality_disputed": _("Quality review disputed"),
     "quality_resolved": _("Quality review dispute resolved"),
 }
-
-
-def _is_user(actor: Any) -> bool:
-    return actor is not None and getattr(actor, "is_authenticated", False) and actor.is_active
-
-
-def _text(name: str, value: Any, *, limit: int, required: bool = False) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise ValidationError({name: [_("This field is required.")]}, code="required")
-    if len(text) > limit:
-        raise ValidationError(
-            {name: [_("Keep this under %(limit)s characters.") % {"limit": limit}]},
-            code="too_long",
-        )
-    return text
 
 
 def _unknown_fields(data: Mapping[str, Any], allowed: frozenset[str]) -> None:
@@ -259,7 +247,7 @@ def quality_sample_draw(
     drawn for it yet), and put them in ``actor``'s queue. Idempotent per sheet and item: the
     unique constraint decides between two draws at once, the later one skips the item. The same
     ``seed`` over the same candidates picks the same items."""
-    if not _is_user(actor):
+    if not actor_is_user(actor):
         raise PermissionDeniedError()
     if not quality_reviews_kind(actor, sheet.applies_to):
         raise PermissionDeniedError()
@@ -334,7 +322,7 @@ def quality_sample_draw(
 def quality_assignment_release(*, actor: Any, assignment: ReviewAssignment) -> ReviewAssignment:
     """Take a drawn item out of the queue without reviewing it (its reviewer or an
     administrator); it may be drawn again."""
-    if not _is_user(actor) or (
+    if not actor_is_user(actor) or (
         assignment.reviewer_id != actor.pk and actor.role != Role.ADMINISTRATOR
     ):
         raise PermissionDeniedError()
@@ -442,7 +430,7 @@ def quality_scores_clean(
             for name, messages in error.message_dict.items():
                 errors.setdefault(name, []).extend(messages)
         try:
-            notes[line.criterion_id] = _text(
+            notes[line.criterion_id] = text_clean(
                 comment_field(line.criterion_id),
                 comments_by_id.get(line.criterion_id, ""),
                 limit=CRITERION_COMMENT_LIMIT,
@@ -537,7 +525,7 @@ def quality_review_submit(
     are computed here and stored with the criteria as they are now. ``actor`` must be allowed to
     review the item (selectors.quality_item_reviewable) and may not review their own work. The
     item's assignment, whoever drew it, is done. The agent is notified."""
-    if not _is_user(actor):
+    if not actor_is_user(actor):
         raise PermissionDeniedError()
     # The sheet as it is now (pass mark, in use), not as the caller read it.
     current = ScoreSheet.objects.filter(pk=sheet.pk).first()
@@ -561,7 +549,7 @@ def quality_review_submit(
     if not lines:
         raise ValidationError({"sheet": [_("This score sheet has no criteria yet.")]})
     points, notes = quality_scores_clean(lines, scores, comments)
-    overall = _text("comment", comment, limit=COMMENT_LIMIT)
+    overall = text_clean("comment", comment, limit=COMMENT_LIMIT)
     verdict = quality_verdict(lines, points, pass_percent=sheet.pass_percent)
     agent = User.objects.select_related("department").get(pk=agent_id)
     review = Review(
@@ -664,7 +652,7 @@ def quality_review_acknowledge(
     *, actor: Any, review: Review, expected_version: int | None = None
 ) -> Review:
     """The agent accepts the review."""
-    if not _is_user(actor) or review.agent_id != actor.pk:
+    if not actor_is_user(actor) or review.agent_id != actor.pk:
         raise PermissionDeniedError()
     if review.status != Review.Status.SUBMITTED:
         raise ReviewStateError(_("This review has already been answered."))
@@ -697,11 +685,11 @@ def quality_review_dispute(
 ) -> Review:
     """The agent disputes the review, saying why; the reviewer's manager (or an administrator)
     re-checks it."""
-    if not _is_user(actor) or review.agent_id != actor.pk:
+    if not actor_is_user(actor) or review.agent_id != actor.pk:
         raise PermissionDeniedError()
     if review.status != Review.Status.SUBMITTED:
         raise ReviewStateError(_("This review has already been answered."))
-    text = _text("reason", reason, limit=REASON_LIMIT, required=True)
+    text = text_clean("reason", reason, limit=REASON_LIMIT, required=True)
     with transaction.atomic():
         updated = model_update(
             instance=review,
@@ -739,7 +727,7 @@ def quality_review_resolve(
         raise PermissionDeniedError()
     if review.status != Review.Status.DISPUTED:
         raise ReviewStateError(_("Only a disputed review is settled."))
-    text = _text("note", note, limit=REASON_LIMIT, required=True)
+    text = text_clean("note", note, limit=REASON_LIMIT, required=True)
     data: dict[str, Any] = {
         "status": Review.Status.RESOLVED,
         "resolution_note": text,
