@@ -53,15 +53,16 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
     )
 
 
+_LOCATIONS = frozenset({"body", "query", "path", "payload", "file", "form"})
+
+
 @api.exception_handler(NinjaValidationError)
 def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
     for error in exc.errors:
-        location = [
-            str(part)
-            for part in error.get("loc", ())
-            if part not in ("body", "query", "path", "payload")
-        ]
+        # ninja puts where a value came from first (``body``, ``file`` for a multipart file, ...);
+        # the client knows a field by its own name only.
+        location = [str(part) for part in error.get("loc", ()) if part not in _LOCATIONS]
         name = ".".join(location) or "__all__"
         fields.setdefault(name, []).append(_schema_message(error))
     return error_response(request, 422, _("Some fields are not valid."), "invalid", fields)

@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "guanxi.core.middleware.RequestContextMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "guanxi.core.middleware.ApiErrorContractMiddleware",
+    # Before the NUL guard, which reads every form body: see UploadSizeGuardMiddleware.
+    "guanxi.core.middleware.UploadSizeGuardMiddleware",
     "guanxi.core.middleware.NulByteGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -327,6 +329,13 @@ GUANXI_IMPORT_PARALLEL_ROWS = int(os.environ.get("GUANXI_IMPORT_PARALLEL_ROWS", 
 GUANXI_TICKET_AUTOCLOSE_DAYS = int(os.environ.get("GUANXI_TICKET_AUTOCLOSE_DAYS", 7))
 GUANXI_ATTACHMENT_MAX_BYTES = int(os.environ.get("GUANXI_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
 GUANXI_ATTACHMENTS_PER_INTERACTION = int(os.environ.get("GUANXI_ATTACHMENTS_PER_INTERACTION", 10))
+# Files a ticket keeps over its life (photos of the goods, invoices, logs): enough for a case, few
+# enough that its page and its API answer stay small.
+GUANXI_ATTACHMENTS_PER_TICKET = int(os.environ.get("GUANXI_ATTACHMENTS_PER_TICKET", 20))
+# No setting of its own: core.middleware.UploadSizeGuardMiddleware refuses, unread, a request body
+# larger than the largest upload the settings above allow (GUANXI_IMPORT_MAX_BYTES,
+# GUANXI_VCARD_MAX_BYTES, or GUANXI_ATTACHMENT_MAX_BYTES times the larger per-request file count)
+# plus 64 KiB for the rest of the form.
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

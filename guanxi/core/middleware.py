@@ -94,10 +94,68 @@ class ApiErrorContractMiddleware:
         return replacement
 
 
+# Room in a multipart body, besides its files, for the boundaries, each part's headers and the
+# form's other fields (the per-endpoint checks in engagement and transfer allow the same).
+UPLOAD_OVERHEAD = 64 * 1024
+
+
+def upload_max_bytes() -> int:
+    """The largest request body any page or endpoint may take: the largest single file we accept
+    (an import, a vCard) or a full set of attachments in one request (an interaction's or a
+    ticket's), plus the form's overhead. Read at call time, so the settings in force apply."""
+    attachments = settings.GUANXI_ATTACHMENT_MAX_BYTES * max(
+        settings.GUANXI_ATTACHMENTS_PER_INTERACTION, settings.GUANXI_ATTACHMENTS_PER_TICKET
+    )
+    largest = max(settings.GUANXI_IMPORT_MAX_BYTES, settings.GUANXI_VCARD_MAX_BYTES, attachments)
+    return largest + UPLOAD_OVERHEAD
+
+
+def _refusal(request: HttpRequest, error: Any, status: int) -> HttpResponse:
+    """``error`` (an ApplicationError) as the one error contract: JSON under /api/, our error page
+    otherwise."""
+    from django.template.response import TemplateResponse
+
+    if request.path.startswith(API_PREFIX):
+        body = json.dumps(error.as_dict(), ensure_ascii=False)
+        return HttpResponse(body, status=status, content_type="application/json")
+    return TemplateResponse(request, "400.html", {"error": error}, status=status).render()
+
+
+class UploadSizeGuardMiddleware:
+    """Refuse a body whose declared size (``Content-Length``) is more than any upload may be,
+    with a translated 413, before anything reads it. It sits ahead of NulByteGuardMiddleware,
+    which parses every form body (``request.POST``): without it a multipart request would be
+    received whole, to memory and temporary files, before any view or permission check could
+    refuse it. An endpoint's own, smaller limit is checked by its view, on a body read by then.
+    Without a Content-Length (chunked) Django reads no body at all, so the declared size is the
+    whole story."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0  # as Django reads it: no body
+        limit = upload_max_bytes()
+        if declared <= limit:
+            return self.get_response(request)
+        from guanxi.core.exceptions import ApplicationError
+
+        error = ApplicationError(
+            _("The upload is too large: one request may carry at most %(limit)s MB.")
+            % {"limit": max(1, round((limit - UPLOAD_OVERHEAD) / 1024 / 1024))},
+            code="upload_too_large",
+        )
+        return _refusal(request, error, 413)
+
+
 class NulByteGuardMiddleware:
     """A NUL byte in a parameter or body is never meaningful text: PostgreSQL refuses it (a
     500 halfway through a request) and SQLite stores it silently. Refuse the request up front,
-    before anything is written, with the same translated 400 everywhere."""
+    before anything is written, with the same translated 400 everywhere. It reads the whole body
+    (``request.POST`` parses a multipart upload), so UploadSizeGuardMiddleware must come first."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -105,17 +163,12 @@ class NulByteGuardMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not self._has_nul(request):
             return self.get_response(request)
-        from django.template.response import TemplateResponse
-
         from guanxi.core.exceptions import ApplicationError
 
         error = ApplicationError(
             _("The request contains a NUL character, which is not allowed in text.")
         )
-        if request.path.startswith(API_PREFIX):
-            body = json.dumps(error.as_dict(), ensure_ascii=False)
-            return HttpResponse(body, status=400, content_type="application/json")
-        return TemplateResponse(request, "400.html", {"error": error}, status=400).render()
+        return _refusal(request, error, 400)
 
     @staticmethod
     def _has_nul(request: HttpRequest) -> bool:

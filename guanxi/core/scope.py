@@ -39,8 +39,15 @@ def scope_q(
     if scope == DataScope.DEPARTMENT:
         return own | Q(**{department_field: user.department_id})
     if scope == DataScope.SUBTREE and user.department.path:
-        # The materialised path of a department is a prefix of every descendant's path.
-        return own | Q(**{f"{department_field}__path__startswith": user.department.path})
+        # The materialised path of a department is a prefix of every descendant's path. As a
+        # subquery of department ids rather than a join on the path: PostgreSQL then plans a
+        # manager's customer page in 0.3 ms instead of 2.5-5 ms and runs it twice as fast, the
+        # join having doubled the paths it weighs over the customer table's indexes
+        # (bench/customers_list_search.py, a million customers).
+        from guanxi.accounts.models import Department
+
+        subtree = Department.all_objects.filter(path__startswith=user.department.path)
+        return own | Q(**{f"{department_field}__in": subtree.values("pk")})
     if scope == DataScope.SUBTREE:
         return own | Q(**{department_field: user.department_id})
     # An unknown scope (a value left over in the database, say) shows no more than own records.

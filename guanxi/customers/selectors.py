@@ -47,7 +47,7 @@ from guanxi.core.china.search import (
 from guanxi.core.models import AuditEntry, Region
 from guanxi.core.pagination import Page, keyset_paginate
 from guanxi.core.quarters import quarter_bounds, quarter_of
-from guanxi.core.scope import scope_q
+from guanxi.core.scope import DataScope, scope_q
 from guanxi.customers.models import (
     ARCHIVED_LIFECYCLES,
     ChurnReason,
@@ -175,30 +175,51 @@ def _search_walk_share(actor: Any) -> float:
 
 
 def _search(
-    queryset: QuerySet, query: str, *, actor: Any = None, owner_field: str = "owner_id"
+    queryset: QuerySet,
+    query: str,
+    *,
+    actor: Any = None,
+    owner_field: str = "owner_id",
+    pool_field: str | None = None,
 ) -> QuerySet:
     """Narrow ``queryset`` to rows whose search key matches ``query``, through the engine's index.
 
     Everyone searches the public tokens of the key; on the rows ``actor`` owns (``owner_field``),
     the private ones too: full phone numbers, e-mail addresses, WeChat IDs (core.china.search),
     which only the owner sees unmasked. A query with nothing searchable in it (punctuation only)
-    finds nothing rather than all."""
+    finds nothing rather than all.
+
+    ``pool_field``: the owner column whose NULL is the pool, for a queryset that a reader whose
+    scope is their own rows sees as own + pool. Their search is then asked as (pool AND the
+    public terms) OR (own AND any form): the same rows, and on PostgreSQL the pool's part reads
+    the pool's own index (customers 0020), not a bitmap of the whole table's matches."""
     terms = search_terms(query)
     if not terms:
         return queryset.none()
-    public = _search_public(queryset, terms, walk_share=_search_walk_share(actor))
-    if not (_is_active_user(actor) and has_private_form(terms)):
+    split = (
+        pool_field is not None
+        and _is_active_user(actor)
+        and getattr(actor, "data_scope", None) == DataScope.SELF
+    )
+    with_private = _is_active_user(actor) and (has_private_form(terms) or split)
+    alternatives = private_terms(terms) if with_private else []
+    table = queryset.model._meta.db_table
+    shares: dict[str, float] = {}
+    if connection.vendor == "postgresql":
+        # One probe for the public terms and the owner's private forms alike.
+        probed = dict.fromkeys([*terms, *(term for group in alternatives for term in group)])
+        shares = _search_shares(table, list(probed))
+    pool = queryset.filter(**{f"{pool_field}__isnull": True}) if split else queryset
+    public = _search_public(pool, terms, walk_share=_search_walk_share(actor), shares=shares)
+    if not with_private:
         return public
     owned = queryset.filter(**{owner_field: actor.pk})
-    table = queryset.model._meta.db_table
-    alternatives = private_terms(terms)
     if connection.vendor == "postgresql":
         column = f'"{table}"."search_key"'
         # A dense private prefix ("·13": every phone number) through the GIN index meant a bitmap
         # of every customer's numbers, a second per search; on the owner's rows a text test does.
         # Up to SEARCH_PRIVATE_INDEX_SHARE the index still pays: without it the planner, taking
         # the text test for unselective, walked 60,000 rows for "139" (400 ms, 70 ms with it).
-        shares = _search_shares(table, [term for group in alternatives for term in group])
         indexed = []
         private = owned
         for group in alternatives:
@@ -228,12 +249,18 @@ def _search(
 
 
 def _search_public(
-    queryset: QuerySet, terms: list[str], *, walk_share: float = SEARCH_WALK_SHARE
+    queryset: QuerySet,
+    terms: list[str],
+    *,
+    walk_share: float = SEARCH_WALK_SHARE,
+    shares: dict[str, float] | None = None,
 ) -> QuerySet:
+    """``shares``: the terms' shares if the caller probed them already (PostgreSQL)."""
     table = queryset.model._meta.db_table
     if connection.vendor == "postgresql":
         column = f'"{table}"."search_key"'
-        shares = _search_shares(table, terms)
+        if shares is None or any(term not in shares for term in terms):
+            shares = _search_shares(table, terms)
         for term in terms:
             dense = shares[term] >= SEARCH_DENSE_SHARE
             queryset = queryset.filter(_search_text_test(column, [term], dense=dense))
@@ -311,7 +338,7 @@ def customer_list(
     if recycle_due:
         customers = customers.filter(recycle_due_q())
     if query and query.strip():
-        customers = _search(customers, query, actor=actor)
+        customers = _search(customers, query, actor=actor, pool_field="owner_id")
     return customers
 
 

@@ -276,7 +276,9 @@ def attachments_add(request: HttpRequest, interaction_id: int) -> Status[Any]:
     PowerPoint, text or CSV, each up to ``GUANXI_ATTACHMENT_MAX_BYTES``, checked by content."""
     interaction = interaction_get_for_user(request.auth, interaction_id, write=True)
     limit = settings.GUANXI_ATTACHMENT_MAX_BYTES * settings.GUANXI_ATTACHMENTS_PER_INTERACTION
-    # Refused by its declared size before Django reads the body.
+    # Refused by its declared size before the files are checked or stored. The body was read
+    # by now (the NUL guard parses every form); core's UploadSizeGuardMiddleware refuses one
+    # larger than any upload may be before that.
     if int(request.META.get("CONTENT_LENGTH") or 0) > limit + _UPLOAD_OVERHEAD:
         raise ValidationError({"files": [_("The upload is too large.")]})
     files = request.FILES.getlist("files")

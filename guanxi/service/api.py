@@ -1,6 +1,6 @@
 """REST endpoints of the service desk: /tickets (open, list, read, assign, start, wait, resume,
-resolve, close, reopen, comments, history) and /ticket-figures. The customer's confirmation is a
-page, not an endpoint: it needs no account."""
+resolve, close, reopen, comments, attachments, history) and /ticket-figures. The customer's
+confirmation is a page, not an endpoint: it needs no account."""
 
 from __future__ import annotations
 
@@ -8,17 +8,21 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Router, Status
+from ninja import File, Router, Status, UploadedFile
 
 from guanxi.accounts.models import User
-from guanxi.core.exceptions import validation_error_renamed
+from guanxi.core.exceptions import ApplicationError, validation_error_renamed
 from guanxi.service import services
-from guanxi.service.models import Ticket, TicketCategory
-from guanxi.service.permissions import ticket_customer_get_for_intake, ticket_get_for_user
+from guanxi.service.models import Ticket, TicketAttachment, TicketCategory
+from guanxi.service.permissions import (
+    ticket_attachment_get_for_user,
+    ticket_customer_get_for_intake,
+    ticket_get_for_user,
+)
 from guanxi.service.schemas import (
     AssignIn,
     CommentIn,
@@ -26,6 +30,8 @@ from guanxi.service.schemas import (
     ReasonIn,
     ResolveIn,
     ResolveOut,
+    TicketAttachmentOut,
+    TicketDetailOut,
     TicketIn,
     TicketOut,
     TicketPage,
@@ -36,6 +42,7 @@ from guanxi.service.schemas import (
 from guanxi.service.selectors import (
     FIGURE_GROUPS,
     TICKET_VIEWS,
+    ticket_attachments,
     ticket_comments,
     ticket_page,
     ticket_timeliness,
@@ -49,6 +56,8 @@ _API_FIELD_NAMES = {
     "category": "category_id",
     "contact": "contact_id",
     "assignee": "assignee_id",
+    # The multipart field of the upload endpoint.
+    "attachments": "files",
 }
 
 
@@ -158,9 +167,31 @@ def ticket_add(request: HttpRequest, payload: TicketIn) -> Status[Any]:
     return Status(201, _reload(request, ticket))
 
 
-@router.get("/tickets/{ticket_id}", response=TicketOut)
+def _attachment_out(attachment: TicketAttachment) -> dict[str, Any]:
+    return {
+        "id": attachment.pk,
+        "name": attachment.name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+        "uploaded_by_id": attachment.uploaded_by_id,
+        "uploaded_by_name": (
+            attachment.uploaded_by.get_full_name() if attachment.uploaded_by else None
+        ),
+        "created_at": attachment.created_at,
+        "url": reverse(
+            "api:ticket_attachment_download", args=[attachment.ticket_id, attachment.pk]
+        ),
+    }
+
+
+@router.get("/tickets/{ticket_id}", response=TicketDetailOut)
 def ticket_show(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
-    return _ticket_out(ticket_get_for_user(request.auth, ticket_id))
+    """One ticket with its attachments (the list leaves them out)."""
+    ticket = ticket_get_for_user(request.auth, ticket_id)
+    return {
+        **_ticket_out(ticket),
+        "attachments": [_attachment_out(row) for row in ticket_attachments(ticket=ticket)],
+    }
 
 
 def _step(request: HttpRequest, ticket_id: int, call: Any) -> dict[str, Any]:
@@ -282,6 +313,41 @@ def ticket_comment_add(request: HttpRequest, ticket_id: int, payload: CommentIn)
         actor=request.auth, ticket=ticket, body=payload.body, internal=payload.internal
     )
     return Status(201, comment)
+
+
+@router.post("/tickets/{ticket_id}/attachments", response={201: list[TicketAttachmentOut]})
+def ticket_attachments_add(
+    request: HttpRequest, ticket_id: int, files: File[list[UploadedFile]]
+) -> Status[Any]:
+    """Attach files to a ticket (those who work it): multipart, field ``files`` repeated. PDF,
+    images, Word, Excel, PowerPoint, text or CSV, each up to ``GUANXI_ATTACHMENT_MAX_BYTES`` and
+    checked by content; a ticket keeps at most ``GUANXI_ATTACHMENTS_PER_TICKET`` (20) in all.
+    One bad file refuses the upload (422 on ``files``) and nothing is stored."""
+    ticket = ticket_get_for_user(request.auth, ticket_id, write=True)
+    try:
+        rows = services.ticket_attachments_add(actor=request.auth, ticket=ticket, files=files)
+    except ValidationError as error:
+        raise _api_fields(error) from error
+    return Status(201, [_attachment_out(row) for row in rows])
+
+
+@router.get(
+    "/tickets/{ticket_id}/attachments/{attachment_id}", url_name="ticket_attachment_download"
+)
+def ticket_attachment_download(request: HttpRequest, ticket_id: int, attachment_id: int) -> Any:
+    """The file, for whoever may read the ticket (as on the ticket's page)."""
+    attachment = ticket_attachment_get_for_user(request.auth, attachment_id, ticket_id=ticket_id)
+    try:
+        handle = attachment.file.open("rb")
+    except OSError as error:
+        raise ApplicationError(
+            _("The file is missing from storage."), code="file_missing"
+        ) from error
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.name, content_type=attachment.content_type
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @router.get("/tickets/{ticket_id}/history", response=list[TransitionOut])

@@ -173,6 +173,14 @@ class CommentForm(forms.Form):
     )
 
 
+class AttachmentForm(forms.Form):
+    """Files added to a ticket from its page; the service checks them (and that there are any)."""
+
+    attachments = MultipleFileField(
+        label=_("Attachments"), help_text=_("PDF, images, Word, Excel, PowerPoint, text or CSV.")
+    )
+
+
 class ConfirmationForm(forms.Form):
     """The customer's page: no account, a few plain questions."""
 

@@ -14,7 +14,7 @@ from typing import Any
 from guanxi.accounts.roles import Capability
 from guanxi.core.exceptions import NotFoundError, PermissionDeniedError
 from guanxi.customers.models import Customer
-from guanxi.service.models import Ticket
+from guanxi.service.models import Ticket, TicketAttachment
 from guanxi.service.selectors import SERVICE_DESK_ROLES, ticket_visible_queryset
 
 
@@ -74,6 +74,23 @@ def ticket_get_for_user(actor: Any, pk: Any, *, write: bool = False) -> Ticket:
     if write and not ticket_can_work(actor, ticket):
         raise PermissionDeniedError()
     return ticket
+
+
+def ticket_attachment_get_for_user(
+    actor: Any, pk: Any, *, ticket_id: Any = None
+) -> TicketAttachment:
+    """An attachment of a ticket ``actor`` may see (of ticket ``ticket_id`` when given): reading
+    a file is reading its ticket. 404 otherwise, whether the file or the ticket is the hidden
+    one."""
+    attachments = TicketAttachment.objects.filter(
+        pk=_int(pk), ticket__in=ticket_visible_queryset(actor=actor)
+    )
+    if ticket_id is not None:
+        attachments = attachments.filter(ticket_id=_int(ticket_id))
+    attachment = attachments.select_related("ticket").first()
+    if attachment is None:
+        raise NotFoundError()
+    return attachment
 
 
 def service_settings_can_edit(actor: Any) -> bool:

@@ -46,6 +46,21 @@ class TicketOut(Schema):
     updated_at: dt.datetime
 
 
+class TicketAttachmentOut(Schema):
+    id: int
+    name: str = Field(..., description="The file's name as uploaded.")
+    size: int = Field(..., description="In bytes.")
+    content_type: str = Field(..., description="Ours, from the checked type; not the uploader's.")
+    uploaded_by_id: int | None
+    uploaded_by_name: str | None
+    created_at: dt.datetime
+    url: str = Field(..., description="Download (whoever may read the ticket).")
+
+
+class TicketDetailOut(TicketOut):
+    attachments: list[TicketAttachmentOut] = Field(..., description="Oldest first.")
+
+
 class TicketPage(Schema):
     items: list[TicketOut]
     next_cursor: str | None

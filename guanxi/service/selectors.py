@@ -16,6 +16,7 @@ from guanxi.service.models import (
     OPEN_STATUSES,
     ServiceTeam,
     Ticket,
+    TicketAttachment,
     TicketComment,
     TicketStatus,
     TicketTransition,
@@ -171,6 +172,12 @@ def ticket_transitions(*, ticket: Ticket) -> list[TicketTransition]:
 
 def ticket_comments(*, ticket: Ticket) -> list[TicketComment]:
     return list(ticket.comments.select_related("created_by"))
+
+
+def ticket_attachments(*, ticket: Ticket) -> list[TicketAttachment]:
+    """The files kept with ``ticket`` (which the caller checked the reader may see), oldest
+    first."""
+    return list(ticket.attachments.select_related("uploaded_by").order_by("created_at", "id"))
 
 
 def ticket_assignee_choices(*, ticket: Ticket) -> QuerySet[User]:

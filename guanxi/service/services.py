@@ -33,6 +33,7 @@ from guanxi.accounts.models import User
 from guanxi.core.audit import audit_record
 from guanxi.core.china.calendar import CalendarMissing
 from guanxi.core.exceptions import ApplicationError, PermissionDeniedError
+from guanxi.core.models import AuditEntry
 from guanxi.core.selectors import working_calendar_load
 from guanxi.core.services import model_create, model_update
 from guanxi.core.validation import (
@@ -308,8 +309,6 @@ def ticket_create(
     (by the team's assignment mode, unless the rule names someone) a person, with its response
     and resolution deadlines from the most specific SLA policy on the team's clock. Invalid input
     is a ValidationError and nothing is written."""
-    from guanxi.engagement.services import attachment_check
-
     if not ticket_can_create(actor):
         raise PermissionDeniedError()
     if customer.deleted_at is not None or customer.archived_at is not None:
@@ -328,28 +327,14 @@ def ticket_create(
         errors.setdefault("category", []).append(gettext("This category is no longer in use."))
     if contact is not None and (contact.customer_id != customer.pk or contact.deleted_at):
         errors.setdefault("contact", []).append(gettext("Choose a contact of this customer."))
-    checked = []
-    for upload in attachments:
-        item = errors_collect(errors, lambda upload=upload: attachment_check(upload))
-        if item is not None:
-            checked.append(item)
+    checked = errors_collect(errors, lambda: _attachments_check(list(attachments))) or []
     if errors:
         raise ValidationError(errors)
     stored: list[str] = []
     try:
         # The files go to storage before the transaction: the day's number counter stays locked
         # from the number to the commit, and a large upload must not hold up every other ticket.
-        files = []
-        for item in checked:
-            attachment = TicketAttachment(
-                name=item.name,
-                size=item.size,
-                content_type=item.content_type,
-                uploaded_by=actor_or_none(actor),
-            )
-            attachment.file.save(item.name, item.file, save=False)
-            stored.append(attachment.file.name)
-            files.append(attachment)
+        files = _attachments_store(actor=actor, checked=checked, stored=stored, now=now)
         with transaction.atomic():
             rule = routing_rule_match(category=category, priority=priority, customer=customer)
             team = assignee = None
@@ -400,12 +385,12 @@ def ticket_create(
             )
             for attachment in files:
                 attachment.ticket = ticket
+                attachment.full_clean()
                 attachment.save()
             if assignee is not None and assignee != actor:
                 _assigned_notify(ticket=ticket, actor=actor)
     except BaseException:
-        for name in stored:
-            TicketAttachment.file.field.storage.delete(name)
+        _storage_remove(stored)
         raise
     return ticket
 
@@ -846,6 +831,110 @@ def ticket_confirmation_submit(
 
 
 # --- comments and attachments -------------------------------------------------------------------
+
+
+def _attachments_check(uploads: Sequence[Any], *, already: int = 0) -> list[Any]:
+    """``uploads`` checked as an interaction's are (size; type by name and content, through
+    engagement's ``attachment_check``) and within ``GUANXI_ATTACHMENTS_PER_TICKET`` with the
+    ``already`` kept: one field error on ``attachments`` naming every bad file, so that a
+    refused upload stores none of them."""
+    from guanxi.engagement.services import attachment_check
+
+    errors: dict[str, list[str]] = {}
+    _attachments_count_check(len(uploads), already=already, errors=errors)
+    checked = []
+    for upload in uploads:
+        item = errors_collect(errors, lambda upload=upload: attachment_check(upload))
+        if item is not None:
+            checked.append(item)
+    if errors:
+        raise ValidationError(errors)
+    return checked
+
+
+def _attachments_count_check(
+    count: int, *, already: int, errors: dict[str, list[str]] | None = None
+) -> None:
+    # A setting, read at call time: core's upload size guard derives its bound from it too.
+    limit = settings.GUANXI_ATTACHMENTS_PER_TICKET
+    if count + already <= limit:
+        return
+    message = gettext("A ticket keeps at most %(limit)s attachments.") % {"limit": limit}
+    if errors is None:
+        raise ValidationError({"attachments": [message]}, code="too_many_attachments")
+    errors.setdefault("attachments", []).append(message)
+
+
+def _attachments_store(
+    *, actor: Any, checked: Sequence[Any], stored: list[str], now: dt.datetime | None
+) -> list[TicketAttachment]:
+    """Unsaved rows for ``checked`` whose files are already in storage; each stored name is
+    added to ``stored`` at once, so that the caller's failure path removes exactly those."""
+    rows = []
+    for item in checked:
+        attachment = TicketAttachment(
+            name=item.name,
+            size=item.size,
+            content_type=item.content_type,
+            uploaded_by=actor_or_none(actor),
+            created_at=now or timezone.now(),
+        )
+        item.file.seek(0)
+        attachment.file.save(item.name, item.file, save=False)
+        stored.append(attachment.file.name)
+        rows.append(attachment)
+    return rows
+
+
+def _storage_remove(names: Sequence[str]) -> None:
+    storage = TicketAttachment.file.field.storage
+    for name in names:
+        try:
+            storage.delete(name)
+        except OSError:  # a file already gone is what we want; the error being undone is raised
+            logger.warning("could not remove ticket attachment file %s", name)
+
+
+def ticket_attachments_add(
+    *,
+    actor: Any,
+    ticket: Ticket,
+    files: Sequence[Any],
+    now: dt.datetime | None = None,
+) -> list[TicketAttachment]:
+    """Keep ``files`` with ``ticket`` (for those who work it), in any status: an invoice or a
+    photo may arrive after the ticket is closed. Checked as on opening; one bad file refuses the
+    upload and nothing is stored. As on opening, the files go to storage before the transaction
+    (a large upload must not hold the ticket's row locked against its handlers), then the rows
+    and one audit entry on the ticket naming the files. Neither the ticket's version nor its
+    deadlines move: an attachment is not a step, and a handler's open form must stay current."""
+    _require_work(actor, ticket)
+    uploads = list(files)
+    if not uploads:
+        raise ValidationError({"attachments": [gettext("This field is required.")]})
+    checked = _attachments_check(uploads, already=ticket.attachments.count())
+    stored: list[str] = []
+    try:
+        rows = _attachments_store(actor=actor, checked=checked, stored=stored, now=now)
+        with transaction.atomic():
+            current = _locked(ticket, version=None)
+            # Counted again under the ticket's lock: two uploads at once must not pass the limit
+            # together.
+            _attachments_count_check(len(rows), already=current.attachments.count())
+            for row in rows:
+                row.ticket = current
+                row.full_clean()
+                row.save()
+            audit_record(
+                actor=actor,
+                action=AuditEntry.Action.UPDATE,
+                obj=current,
+                changes={"attachments": {"before": None, "after": [row.name for row in rows]}},
+            )
+    except BaseException:
+        _storage_remove(stored)
+        raise
+    return rows
 
 
 def ticket_comment_add(

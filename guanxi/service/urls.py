@@ -20,6 +20,11 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/reopen/", views.ticket_reopen, name="ticket-reopen"),
     path("tickets/<int:ticket_id>/comments/", views.ticket_comment, name="ticket-comment"),
     path(
+        "tickets/<int:ticket_id>/attachments/",
+        views.ticket_attachments_add,
+        name="ticket-attachments-add",
+    ),
+    path(
         "attachments/<int:attachment_id>/",
         views.ticket_attachment_download,
         name="attachment-download",

@@ -1,5 +1,5 @@
 """HTML pages of the service desk: the ticket list, opening a ticket, one ticket and the steps of
-its life, the figures, and the customer's confirmation page (no login).
+its life (and files added to it), the figures, and the customer's confirmation page (no login).
 
 Thin views: fetch through service.permissions (404 outside the scope, 403 read-only), parse a
 form, call one service or selector, render (``page.html#fragment`` for HTMX).
@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from guanxi.accounts.forms import apply_errors, form_submit
-from guanxi.core.exceptions import ApplicationError, NotFoundError
+from guanxi.core.exceptions import ApplicationError
 from guanxi.core.pagination import InvalidCursorError
 from guanxi.core.ratelimit import RateLimitedError, public_page_rate_check
 from guanxi.core.selectors import calendar_years_missing
@@ -33,6 +33,7 @@ from guanxi.customers.selectors import customer_intake_search
 from guanxi.service import services
 from guanxi.service.forms import (
     AssignForm,
+    AttachmentForm,
     CommentForm,
     ConfirmationForm,
     ReasonForm,
@@ -41,9 +42,10 @@ from guanxi.service.forms import (
     TicketForm,
     VersionForm,
 )
-from guanxi.service.models import OPEN_STATUSES, TicketAttachment, TicketStatus
+from guanxi.service.models import OPEN_STATUSES, TicketStatus
 from guanxi.service.permissions import (
     service_settings_can_edit,
+    ticket_attachment_get_for_user,
     ticket_can_create,
     ticket_can_work,
     ticket_customer_get_for_intake,
@@ -53,6 +55,7 @@ from guanxi.service.permissions import (
 from guanxi.service.selectors import (
     FIGURE_GROUPS,
     ticket_assignee_choices,
+    ticket_attachments,
     ticket_backlog,
     ticket_comments,
     ticket_counts,
@@ -60,7 +63,6 @@ from guanxi.service.selectors import (
     ticket_sla_state,
     ticket_timeliness,
     ticket_transitions,
-    ticket_visible_queryset,
 )
 
 PAGE_SIZE = 50
@@ -181,6 +183,7 @@ def _ticket_context(request: HttpRequest, ticket: Any, **forms: Any) -> dict[str
     actor = request.user
     can_work = ticket_can_work(actor, ticket)
     from guanxi.feedback.selectors import feedback_items_for_ticket
+    from guanxi.service.knowledge.selectors import article_links_for_ticket
 
     link = None
     stored = request.session.get(SESSION_LINK_KEY)
@@ -212,7 +215,10 @@ def _ticket_context(request: HttpRequest, ticket: Any, **forms: Any) -> dict[str
         "sla": ticket_sla_state(ticket),
         "transitions": ticket_transitions(ticket=ticket),
         "comments": ticket_comments(ticket=ticket),
-        "attachments": list(ticket.attachments.all()),
+        "attachments": ticket_attachments(ticket=ticket),
+        "attachment_form": forms.get("attachment_form") or AttachmentForm(),
+        # The knowledge app's visibility rules: an article the reader may not read is left out.
+        "article_links": article_links_for_ticket(actor=actor, ticket=ticket),
         "feedback_items": feedback_items_for_ticket(actor=actor, ticket=ticket),
         "confirmation_link": link,
         "is_open": ticket.status in OPEN_STATUSES,
@@ -231,10 +237,28 @@ def _sees_customer(actor: Any, customer_id: int) -> bool:
     return True
 
 
+# The "Articles used" card's id: it reloads itself from this page with HTMX (see
+# knowledge/partials/ticket_articles.html).
+TICKET_ARTICLES_TARGET = "ticket-articles"
+
+
 @login_required
 @require_GET
+@vary_on_headers("HX-Request", "HX-Target")
 def ticket_show(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = ticket_get_for_user(request.user, ticket_id)
+    if request.htmx and request.htmx.target == TICKET_ARTICLES_TARGET:
+        from guanxi.service.knowledge.selectors import article_links_for_ticket
+
+        return TemplateResponse(
+            request,
+            "knowledge/partials/ticket_articles.html",
+            {
+                "ticket": ticket,
+                "links": article_links_for_ticket(actor=request.user, ticket=ticket),
+                "can_link": ticket_can_work(request.user, ticket),
+            },
+        )
     return TemplateResponse(request, "service/ticket_detail.html", _ticket_context(request, ticket))
 
 
@@ -432,18 +456,49 @@ def ticket_comment(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def ticket_attachments_add(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Files added to a ticket by those who work it, in any status. HTMX swaps the attachments
+    card, the errors in it when the upload is refused (and nothing is stored); without
+    JavaScript, back to the ticket's page, or the page again with the errors (400)."""
+    ticket = ticket_get_for_user(request.user, ticket_id, write=True)
+    form = AttachmentForm(request.POST, request.FILES)
+    added = False
+    if form.is_valid():
+        added, _conflicts = form_submit(
+            form,
+            lambda: services.ticket_attachments_add(
+                actor=request.user, ticket=ticket, files=form.cleaned_data["attachments"]
+            ),
+        )
+    if request.htmx:
+        # 200 either way: HTMX swaps only a successful answer, and the errors belong in the card.
+        return TemplateResponse(
+            request,
+            "service/ticket_detail.html#ticket-attachments",
+            {
+                "ticket": ticket,
+                "can_work": True,
+                "attachments": ticket_attachments(ticket=ticket),
+                "attachment_form": AttachmentForm() if added else form,
+                "attachments_added": added,
+            },
+        )
+    if added:
+        messages.success(request, _("The files are attached."))
+        return redirect(reverse("service:ticket-detail", args=[ticket.pk]) + "#ticket-attachments")
+    return TemplateResponse(
+        request,
+        "service/ticket_detail.html",
+        _ticket_context(request, ticket, attachment_form=form),
+        status=400,
+    )
+
+
+@login_required
 @require_GET
 def ticket_attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponse:
-    attachment = (
-        TicketAttachment.objects.filter(
-            pk=attachment_id if 0 < attachment_id < 2**63 else -1,
-            ticket__in=ticket_visible_queryset(actor=request.user),
-        )
-        .select_related("ticket")
-        .first()
-    )
-    if attachment is None:
-        raise NotFoundError()
+    attachment = ticket_attachment_get_for_user(request.user, attachment_id)
     try:
         handle = attachment.file.open("rb")
     except (FileNotFoundError, OSError):

@@ -274,8 +274,9 @@ def contacts_vcard_import(request: HttpRequest, customer_id: int) -> Status[Any]
     more than ``GUANXI_VCARD_MAX_CARDS`` cards are refused whole."""
     customer = customer_get_for_user(request.auth, customer_id, write=True)
     limit = settings.GUANXI_VCARD_MAX_BYTES
-    # Refused by its declared size (so no File parameter, which ninja would read first): the
-    # upload is never read into memory.
+    # Refused by its declared size, with this endpoint's own message: a body larger than any
+    # upload is refused unread by core's UploadSizeGuardMiddleware; one this large has been
+    # received (spooled to a temporary file) by the NUL guard, but is never parsed.
     if int(request.META.get("CONTENT_LENGTH") or 0) > limit + _UPLOAD_OVERHEAD:
         raise services.vcard_file_error("too_large")
     upload = request.FILES.get("file")

@@ -11,7 +11,8 @@ services (credit code, phone, e-mail, choices, region chain, owner, lengths), an
 one query per batch or one per import: regions, industries, tags and owners are loaded once, the
 existing credit codes and name keys of a batch in one query each, the contacts with the batch's
 phone numbers and e-mail addresses (the duplicate check's other rules) in one more. Rows are
-written with ``bulk_create`` in batches, search keys and name keys computed by the services'
+written in batches by ``core.bulk.instances_insert`` (``COPY`` on PostgreSQL, ``bulk_create``
+elsewhere), search keys and name keys computed by the services'
 own functions (customer_search_document, contact_search_document, customer_name_key). A commit
 is ONE transaction: a crash, a kill or an all-or-nothing import with a bad row leaves nothing
 behind.
@@ -57,6 +58,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from guanxi.accounts.models import User
 from guanxi.accounts.selectors import user_visible_queryset
 from guanxi.core.audit import audit_record
+from guanxi.core.bulk import instances_insert
 from guanxi.core.china.credit_code import credit_code_clean
 from guanxi.core.china.names import region_bare_name, region_names
 from guanxi.core.china.phones import is_masked, phone_normalize
@@ -2054,7 +2056,7 @@ class CustomerRows:
                     updated_by_id=actor_id,
                 )
             )
-        Customer.objects.bulk_create(customers, batch_size=BATCH_ROWS)
+        instances_insert(Customer, customers, batch_size=BATCH_ROWS)
         run.note_created("customers.customer", (customer.pk for customer in customers))
         contacts = [
             _contact_instance(row.contact, customer.pk, now=now, actor_id=actor_id)
@@ -2062,7 +2064,7 @@ class CustomerRows:
             if row.contact
         ]
         if contacts:
-            Contact.objects.bulk_create(contacts, batch_size=BATCH_ROWS)
+            instances_insert(Contact, contacts, batch_size=BATCH_ROWS)
             run.note_created("customers.contact", (contact.pk for contact in contacts))
         links = [
             Customer.tags.through(customer_id=customer.pk, tag_id=tag_id)
@@ -2070,7 +2072,7 @@ class CustomerRows:
             for tag_id in row.tags
         ]
         if links:
-            Customer.tags.through.objects.bulk_create(links, batch_size=BATCH_ROWS)
+            instances_insert(Customer.tags.through, links, batch_size=BATCH_ROWS)
 
     def _update(self, updates: list[tuple[_CustomerRow, dict[str, Any]]]) -> None:
         run = self.run
@@ -2180,7 +2182,7 @@ class CustomerRows:
         if changes:
             ImportChange.objects.bulk_create(changes, batch_size=BATCH_ROWS)
         if new_contacts:
-            Contact.objects.bulk_create(new_contacts, batch_size=BATCH_ROWS)
+            instances_insert(Contact, new_contacts, batch_size=BATCH_ROWS)
             run.note_created("customers.contact", (item.pk for item in new_contacts))
         if links:
             Customer.tags.through.objects.bulk_create(
@@ -2407,7 +2409,7 @@ class ContactRows:
                     _contact_instance(values, customer_id, now=run.now, actor_id=actor_id)
                     for values, customer_id in creates
                 ]
-                Contact.objects.bulk_create(contacts, batch_size=BATCH_ROWS)
+                instances_insert(Contact, contacts, batch_size=BATCH_ROWS)
                 run.note_created("customers.contact", (contact.pk for contact in contacts))
                 touched |= {customer_id for _values, customer_id in creates}
         if touched and run.may_write:

@@ -167,7 +167,8 @@ def contacts_vcard_import(request: HttpRequest, customer_id: int) -> HttpRespons
     cards: list[services.CardError] = []
     refusal = ""
     if posted and int(request.META.get("CONTENT_LENGTH") or 0) > limit + _UPLOAD_OVERHEAD:
-        # Refused by its declared size: the upload is never read into memory.
+        # Refused by its declared size, with this page's message (a body larger than any upload
+        # is refused unread by core's UploadSizeGuardMiddleware; this one was spooled, not parsed).
         posted = False
         refusal = str(services.vcard_file_error("too_large").message)
     form = VcardImportForm(
@@ -269,7 +270,8 @@ def import_create(request: HttpRequest) -> HttpResponse:
     import_require(request.user)
     limit = settings.GUANXI_IMPORT_MAX_BYTES
     if int(request.META.get("CONTENT_LENGTH") or 0) > limit + _UPLOAD_OVERHEAD:
-        # Refused by its declared size: the upload is never read.
+        # Refused by its declared size, with this page's message (a body larger than any upload
+        # is refused unread by core's UploadSizeGuardMiddleware; this one was spooled, not parsed).
         refusal = str(import_services.import_file_error("too_large").message)
         return _import_index_render(request, ImportUploadForm(), status=400, refusal=refusal)
     form = ImportUploadForm(request.POST, request.FILES)

@@ -3,6 +3,7 @@ with its status, the message in the client's language; plus the OpenAPI document
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -130,6 +131,47 @@ def test_schema_error_names_each_field(org):
         for m in body["fields"].values()
     )
     assert Department.objects.count() == count
+
+
+def test_a_missing_multipart_file_is_named_as_the_client_sends_it(org):
+    # given an upload endpoint whose files are a ninja File parameter (checked before the handler,
+    # so no ticket is needed)
+    api = ApiClient(org.admin, language="en")
+    # when the multipart body has no ``files``
+    response = api.client.post("/api/v1/tickets/999999/attachments", data={}, headers=api.headers)
+    # then the field is ``files``, not ``file.files``
+    body = _contract(response, 422, "invalid")
+    assert body["fields"] == {"files": ["This field is required."]}
+
+
+def test_schema_errors_drop_every_location_ninja_puts_first(rf):
+    # given the locations ninja names: body, query, path, a form field and a multipart file
+    from django.utils import translation
+    from ninja.errors import ValidationError as NinjaValidationError
+
+    from guanxi.api import on_schema_error
+
+    errors = [
+        {"loc": ("body", "payload", "name"), "type": "missing"},
+        {"loc": ("query", "limit"), "type": "int_parsing"},
+        {"loc": ("path", "ticket_id"), "type": "int_parsing"},
+        {"loc": ("form", "note"), "type": "string_type"},
+        {"loc": ("file", "files"), "type": "missing"},
+        {"loc": ("file",), "type": "missing"},
+    ]
+    # when
+    with translation.override("en"):
+        response = on_schema_error(rf.post("/api/v1/anything"), NinjaValidationError(errors))
+    # then each field by its own name (a location alone is the whole request)
+    assert response.status_code == 422
+    assert json.loads(response.content)["fields"] == {
+        "name": ["This field is required."],
+        "limit": ["Enter a whole number."],
+        "ticket_id": ["Enter a whole number."],
+        "note": ["Enter text."],
+        "files": ["This field is required."],
+        "__all__": ["This field is required."],
+    }
 
 
 def test_too_long_value_names_the_limit(org):

@@ -181,3 +181,77 @@ def test_a_reader_with_a_wider_scope_walks_for_rarer_terms(org, postgresql):
         Customer.objects.all(), ["shenzhen"], walk_share=_search_walk_share(org.admin)
     )
     assert "@@" in str(rare.query)
+
+
+@pytest.fixture
+def pool_and_own(org):
+    """The rep's own 华为 customer with a phone, a pool one with another, another rep's."""
+    own = make_customer(org.rep, "华为技术有限公司")
+    make_contact(own, "李四", phones=["13800138000"])
+    pool = make_customer(None, "华为终端有限公司")
+    make_contact(pool, "王五", phones=["13900139000"])
+    theirs = make_customer(org.other_rep, "华为云计算有限公司")
+    make_contact(theirs, "赵六", phones=["13700137000"])
+    return own, pool, theirs
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("华为", {"own", "pool"}),  # public, in both parts of the rep's scope
+        ("huawei", {"own", "pool"}),
+        ("8000", {"own"}),  # a public phone tail
+        ("9000", {"pool"}),
+        ("1380013", {"own"}),  # the beginning of a full number: the owner's private form
+        ("1390013", set()),  # the pool's full numbers are nobody's to search
+        ("1370013", set()),  # nor another rep's
+        ("7000", set()),  # outside the scope whatever the form
+    ],
+)
+def test_a_rep_searching_own_and_pool_finds_the_same_rows_as_the_rule(
+    org, pool_and_own, query, found
+):
+    # given the rep's scope (own and pool), searched as (pool AND public) OR (own AND any form)
+    own, pool, _theirs = pool_and_own
+    names = {own.pk: "own", pool.pk: "pool"}
+    # then the rows are exactly those the rule gives, on either database
+    result = customer_list(actor=org.rep, query=query)
+    assert {names.get(pk, pk) for pk in result.values_list("pk", flat=True)} == found
+
+
+@pytest.mark.postgres
+def test_the_pool_has_its_own_search_index_with_the_search_modules_expression(postgresql):
+    from guanxi.core.china.search import postgres_vector_sql
+
+    # given an index built from postgres_vector_sql on the pool's rows, as PostgreSQL normalises it
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE INDEX pool_reference ON customers_customer "
+            f"USING gin (({postgres_vector_sql('search_key')})) "
+            "WHERE owner_id IS NULL AND deleted_at IS NULL"
+        )
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN "
+            "('pool_reference', 'customer_pool_search_key_gin')"
+        )
+        rows = dict(cursor.fetchall())
+    # then the migration's index is the same, so that the rep's pool part can use it
+    expected = rows["pool_reference"].replace("pool_reference", "customer_pool_search_key_gin")
+    assert rows["customer_pool_search_key_gin"] == expected
+
+
+@pytest.mark.postgres
+def test_a_reps_search_of_the_pool_can_use_the_pools_index(org, tails, pool_and_own, postgresql):
+    # given a pool of some thousands, a term of letters, whose forms differ between the pool's
+    # part (public) and the rep's own part (public or private), and statistics that know it all
+    Customer.objects.bulk_create(
+        Customer(name=f"公海{number}", search_key=f"gonghai{number}") for number in range(5000)
+    )
+    customers = customer_list(actor=org.rep, query="huawei").order_by()
+    sql, params = customers.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers_customer")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "customer_pool_search_key_gin" in plan, plan

@@ -154,6 +154,14 @@ ENDPOINTS = [
         _ticket_link(201),
         True,
     ),
+    Endpoint(
+        "ticket-article-unlink",
+        "DELETE",
+        lambda r: f"/api/v1/knowledge/tickets/{r.ticket.pk}/articles/{r.linked.pk}/link",
+        None,
+        _ticket_link(204),
+        True,
+    ),
     Endpoint("categories", "GET", lambda r: "/api/v1/knowledge/categories", None, EVERYONE, False),
     Endpoint(
         "category-add",
@@ -233,6 +241,7 @@ def test_every_knowledge_endpoint_is_in_the_matrix() -> None:
         ("DELETE", "/knowledge/articles/{article_id}"),
         ("GET", "/knowledge/tickets/{ticket_id}/suggestions"),
         ("POST", "/knowledge/tickets/{ticket_id}/articles/{article_id}/link"),
+        ("DELETE", "/knowledge/tickets/{ticket_id}/articles/{article_id}/link"),
         ("GET", "/knowledge/categories"),
         ("POST", "/knowledge/categories"),
         ("PATCH", "/knowledge/categories/{category_id}"),

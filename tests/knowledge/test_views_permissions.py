@@ -2,12 +2,13 @@
 
 The records: a published article by the service agent, meant for the 退换货 ticket category; a
 draft by the department handler; a published customer note about the rep's customer (华东组);
-a ticket of that customer routed to the service centre's team (the handler is a member). Everyone
-reads published articles; drafts are for their author, agents and administrators; the note for
-those who see the customer. Agents, handlers and administrators write; agents and administrators
-publish and edit anything; a handler edits their own draft. The ticket's readers see its
-suggestions, those who work it link an article. A denied request changes nothing; an allowed
-write changes something.
+a ticket of that customer routed to the service centre's team (the handler is a member), with
+another published article already used on it. Everyone reads published articles; drafts are for
+their author, agents and administrators; the note for those who see the customer. Agents,
+handlers and administrators write; agents and administrators publish and edit anything; a
+handler edits their own draft. The ticket's readers see its suggestions, those who work it link
+an article and take a link back. A denied request changes nothing; an allowed write changes
+something.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 from django.test import Client
 
 from guanxi.customers.selectors import customer_visible_queryset
+from guanxi.service.knowledge import services
 from guanxi.service.knowledge.models import Article, KnowledgeCategory
 from guanxi.service.models import Ticket
 from tests.conftest import Org, login_client
@@ -56,6 +58,7 @@ class Records:
     note: Article  # a published customer note about the rep's customer
     ticket: Ticket
     category: KnowledgeCategory
+    linked: Article  # published, already "used to solve" the ticket
 
 
 def _records(org: Org) -> Records:
@@ -72,12 +75,15 @@ def _records(org: Org) -> Records:
         customers=[customer.pk],
     )
     ticket = make_ticket(customer, ticket_category, team=service_team(org))
+    linked = make_article(org.agent, "退款到账时间", "原路退回，三至七个工作日到账。")
+    services.article_ticket_link(actor=org.admin, article=linked, ticket=ticket)
     return Records(
         article=article,
         draft=draft,
         note=note,
         ticket=ticket,
         category=knowledge_category(),
+        linked=linked,
     )
 
 
@@ -319,6 +325,14 @@ CASES = [
         "ticket-article-link",
         "POST",
         lambda r: f"/service/knowledge/tickets/{r.ticket.pk}/articles/{r.article.pk}/link/",
+        lambda r, o: {},
+        _ticket_link(302),
+        True,
+    ),
+    Case(
+        "ticket-article-unlink",
+        "POST",
+        lambda r: f"/service/knowledge/tickets/{r.ticket.pk}/articles/{r.linked.pk}/unlink/",
         lambda r, o: {},
         _ticket_link(302),
         True,

@@ -336,3 +336,44 @@ def test_the_list_page_and_endpoint_take_as_many_queries_for_twenty_tickets_as_f
         open_ticket(org, desk)
     many = (queries(lambda: page.get("/service/")), queries(lambda: api.get("/api/v1/tickets")))
     assert many == few
+
+
+def test_the_ticket_page_takes_as_many_queries_with_many_files_comments_and_articles(org, desk):
+    # given a ticket with one of each thing its page lists
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from guanxi.service import services
+    from guanxi.service.knowledge.services import article_ticket_link
+    from tests.knowledge.conftest import make_article
+
+    ticket = open_ticket(org, desk)
+    client = login_client(desk.engineer1)
+    path = f"/service/tickets/{ticket.pk}/"
+
+    def add_one_of_each(number: int) -> None:
+        services.ticket_attachments_add(
+            actor=desk.engineer1,
+            ticket=ticket,
+            files=[SimpleUploadedFile(f"照片{number}.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64)],
+        )
+        services.ticket_comment_add(actor=org.agent, ticket=ticket, body=f"备注{number}")
+        article = make_article(org.agent, f"处理方法{number}", f"第{number}种处理方法。")
+        article_ticket_link(actor=org.agent, article=article, ticket=ticket)
+
+    def queries() -> int:
+        client.get(path)  # warm: the session
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(path).status_code == 200
+        return len(captured.captured_queries)
+
+    add_one_of_each(1)
+    few = queries()
+    # when four more of each are added
+    for number in range(2, 6):
+        add_one_of_each(number)
+    # then the page lists them all with the same queries
+    page = client.get(path).content.decode()
+    assert page.count('data-testid="ticket-attachment"') == 5
+    assert page.count('data-testid="ticket-article"') == 5
+    assert queries() == few

@@ -1,6 +1,6 @@
 """REST endpoints of the knowledge base: /knowledge/articles (list and search, read, write,
-recycle bin), /knowledge/tickets/{id}/suggestions and the link "used to solve this", and
-/knowledge/categories."""
+recycle bin), /knowledge/tickets/{id}/suggestions and the link "used to solve this" (made with
+POST, taken back with DELETE), and /knowledge/categories."""
 
 from __future__ import annotations
 
@@ -274,6 +274,16 @@ def ticket_article_link(request: HttpRequest, ticket_id: int, article_id: int) -
     article = article_get_for_user(request.auth, article_id)
     link, created = services.article_ticket_link(actor=request.auth, article=article, ticket=ticket)
     return Status(201 if created else 200, _link_out(link))
+
+
+@router.delete("/knowledge/tickets/{ticket_id}/articles/{article_id}/link", response={204: None})
+def ticket_article_unlink(request: HttpRequest, ticket_id: int, article_id: int) -> Status[Any]:
+    """Take back "used to solve this" (those who work the ticket): the article counts one use
+    less. 204 whether or not it was linked, so a repeated call is harmless."""
+    ticket = ticket_get_for_user(request.auth, ticket_id, write=True)
+    article = article_get_for_user(request.auth, article_id)
+    services.article_ticket_unlink(actor=request.auth, article=article, ticket=ticket)
+    return Status(204, None)
 
 
 # --- categories ---------------------------------------------------------------------------------

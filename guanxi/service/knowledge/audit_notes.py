@@ -8,4 +8,7 @@ from django.utils.translation import gettext_lazy as _
 AUDIT_NOTE_LABELS = {
     # On the ticket: the article by number only, since not every reader of the ticket may read it.
     "knowledge_article_linked": _("Used knowledge article #%(article)s to solve this ticket"),
+    "knowledge_article_unlinked": _(
+        "Knowledge article #%(article)s is no longer recorded as used on this ticket"
+    ),
 }

@@ -1,5 +1,6 @@
 """Writes of the knowledge base: articles (create, change, publish and archive, recycle bin), the
-reader's view count, links between articles and the tickets they solved, and the categories.
+reader's view count, links between articles and the tickets they solved (and taking them
+back), and the categories.
 
 The caller fetched the article through ``permissions.article_get_for_user`` (it may see it, and
 may write it when it writes); the services hold the rules: what a valid article is, that only
@@ -42,6 +43,7 @@ from guanxi.service.knowledge.models import (
 from guanxi.service.knowledge.permissions import article_can_publish
 from guanxi.service.knowledge.search import article_search_document
 from guanxi.service.models import Ticket, TicketCategory
+from guanxi.service.permissions import ticket_can_work
 
 BODY_LIMIT = 20000
 TAGS_MAX = 20
@@ -444,10 +446,12 @@ def article_view_record(*, actor: Any, article: Article, today: dt.date | None =
 def article_ticket_link(
     *, actor: Any, article: Article, ticket: Ticket
 ) -> tuple[TicketArticleLink, bool]:
-    """Record that ``article`` was used to solve ``ticket`` (the caller checked that ``actor``
-    may work the ticket and read the article). Linking twice changes nothing; returns the link
-    and whether it is new. Audited on the ticket, naming the article by id only (a ticket's
-    readers may not all read the article)."""
+    """Record that ``article`` was used to solve ``ticket`` (by those who may work the ticket;
+    the caller fetched the ticket and the article as ``actor`` sees them). Linking twice changes
+    nothing; returns the link and whether it is new. Audited on the ticket, naming the article by
+    id only (a ticket's readers may not all read the article)."""
+    if not ticket_can_work(actor, ticket):
+        raise PermissionDeniedError()
     if article.status != ArticleStatus.PUBLISHED:
         raise ArticleNotPublishedError()
     with transaction.atomic():
@@ -470,6 +474,34 @@ def article_ticket_link(
             note=f"knowledge_article_linked?article={article.pk}",
         )
     return link, True
+
+
+def article_ticket_unlink(*, actor: Any, article: Article, ticket: Ticket) -> bool:
+    """Take back "used to solve this" (a wrong click, or the article did not help after all), by
+    those who may link it, whatever the article's status now. The article counts one use less,
+    never below zero. Unlinking what is not linked changes nothing; returns whether a link went.
+    Audited on the ticket like the link, by the article's id only."""
+    if not ticket_can_work(actor, ticket):
+        raise PermissionDeniedError()
+    with transaction.atomic():
+        # The delete's row count names the one request that removed the link: a second click or
+        # a colleague's at the same moment finds nothing and leaves the counter alone.
+        removed, _per_model = TicketArticleLink.objects.filter(
+            ticket=ticket, article=article
+        ).delete()
+        if not removed:
+            return False
+        Article.all_objects.filter(pk=article.pk, link_count__gt=0).update(
+            link_count=F("link_count") - 1
+        )
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.ACTION,
+            obj=ticket,
+            changes={"knowledge_article": {"before": article.pk, "after": None}},
+            note=f"knowledge_article_unlinked?article={article.pk}",
+        )
+    return True
 
 
 # --- categories ---------------------------------------------------------------------------------

@@ -25,4 +25,9 @@ urlpatterns = [
         views.ticket_article_link,
         name="ticket-article-link",
     ),
+    path(
+        "tickets/<int:ticket_id>/articles/<int:article_id>/unlink/",
+        views.ticket_article_unlink,
+        name="ticket-article-unlink",
+    ),
 ]

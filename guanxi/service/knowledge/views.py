@@ -1,6 +1,6 @@
 """HTML pages of the knowledge base: the article list with its search, one article, writing and
 editing, publishing, the recycle bin; the categories; and, for the ticket page, the suggested
-articles (an HTMX fragment) and "used to solve this".
+articles (an HTMX fragment) and "used to solve this" (and taking it back).
 
 Thin views: fetch through knowledge.permissions and service.permissions (404 outside the view,
 403 read-only), parse a form, call one service or selector, render (``page.html#fragment`` for
@@ -353,13 +353,38 @@ def category_edit(request: HttpRequest, category_id: int) -> HttpResponse:
 # --- on a ticket --------------------------------------------------------------------------------
 
 
+# HX-Trigger events of the ticket page: each card that lists the articles used on a ticket
+# reloads itself on its own event, so the one that made the change is not loaded twice.
+TICKET_ARTICLES_CHANGED = "ticket-articles-changed"  # the "Articles used" card
+SUGGESTIONS_CHANGED = "knowledge-suggestions-changed"  # the suggestions card
+# The HTMX target of the "Articles used" card (its id on the ticket page).
+TICKET_ARTICLES_TARGET = "ticket-articles"
+
+
 def _suggestions_context(
     request: HttpRequest, ticket: Ticket, *, error: str | None = None
 ) -> dict[str, Any]:
+    # On the ticket page ("embedded") the "Articles used" card lists the used articles, so the
+    # suggestions leave them out; their own page lists them.
+    embedded = (request.POST if request.method == "POST" else request.GET).get("embedded") == "1"
     return {
         "ticket": ticket,
         "ticket_url": ticket_page_url(ticket.pk),
         "suggestions": article_suggestions_for_ticket(actor=request.user, ticket=ticket),
+        "links": [] if embedded else article_links_for_ticket(actor=request.user, ticket=ticket),
+        "embedded": embedded,
+        "can_link": ticket_can_work(request.user, ticket),
+        "error": error,
+    }
+
+
+def _ticket_articles_context(
+    request: HttpRequest, ticket: Ticket, *, error: str | None = None
+) -> dict[str, Any]:
+    """For knowledge/partials/ticket_articles.html: the articles used on ``ticket`` that the
+    reader may read, and whether they may take one back."""
+    return {
+        "ticket": ticket,
         "links": article_links_for_ticket(actor=request.user, ticket=ticket),
         "can_link": ticket_can_work(request.user, ticket),
         "error": error,
@@ -395,17 +420,62 @@ def ticket_article_link(request: HttpRequest, ticket_id: int, article_id: int) -
     except ApplicationError as failure:
         error = str(failure.message)
     if request.htmx:
-        return TemplateResponse(
+        response = TemplateResponse(
             request,
             "knowledge/partials/ticket_suggestions.html",
             _suggestions_context(request, ticket, error=error),
         )
+        response["HX-Trigger"] = TICKET_ARTICLES_CHANGED
+        return response
     if error:
         messages.error(request, error)
     else:
         messages.success(
             request,
             _("Article “%(title)s” is recorded as used on ticket %(number)s.")
+            % {"title": article.title, "number": ticket.number},
+        )
+    return redirect(
+        ticket_page_url(ticket.pk) or reverse("knowledge:article-detail", args=[article.pk])
+    )
+
+
+@login_required
+@require_POST
+def ticket_article_unlink(request: HttpRequest, ticket_id: int, article_id: int) -> HttpResponse:
+    """Take back "used to solve this", beside each article used on the ticket, by those who work
+    it. HTMX gets back the card the button was on: the ticket page's "Articles used" card, or the
+    suggestions without it among the used ones (the other card is told to reload). Without
+    JavaScript, the ticket's page (or, until the service desk has one, the article's)."""
+    ticket = ticket_get_for_user(request.user, ticket_id, write=True)
+    article = article_get_for_user(request.user, article_id)
+    error = None
+    try:
+        services.article_ticket_unlink(actor=request.user, article=article, ticket=ticket)
+    except ApplicationError as failure:
+        error = str(failure.message)
+    if request.htmx and request.htmx.target == TICKET_ARTICLES_TARGET:
+        response = TemplateResponse(
+            request,
+            "knowledge/partials/ticket_articles.html",
+            _ticket_articles_context(request, ticket, error=error),
+        )
+        response["HX-Trigger"] = SUGGESTIONS_CHANGED
+        return response
+    if request.htmx:
+        response = TemplateResponse(
+            request,
+            "knowledge/partials/ticket_suggestions.html",
+            _suggestions_context(request, ticket, error=error),
+        )
+        response["HX-Trigger"] = TICKET_ARTICLES_CHANGED
+        return response
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(
+            request,
+            _("Article “%(title)s” is no longer recorded as used on ticket %(number)s.")
             % {"title": article.title, "number": ticket.number},
         )
     return redirect(
