@@ -53,17 +53,28 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
     )
 
 
-_LOCATIONS = frozenset({"body", "query", "path", "payload", "file", "form"})
+_SOURCES = frozenset({"body", "query", "path", "form", "file", "header", "cookie"})
+
+
+def schema_error_field(location: tuple | list) -> str:
+    """The field a client knows from ninja's location of an error. ninja puts where the value
+    came from first (``body``, ``query``, ``file`` for a multipart file, ...) and, for a JSON
+    body, the handler's parameter holding it next (``("body", "payload", "name")``); only those
+    leading parts go: a field may well be named ``body`` or ``query`` itself (a comment's body,
+    a saved view's query). Nothing left means the request as a whole."""
+    parts = list(location)
+    if parts and parts[0] in _SOURCES:
+        source = parts.pop(0)
+        if source == "body" and parts:
+            parts.pop(0)
+    return ".".join(str(part) for part in parts) or "__all__"
 
 
 @api.exception_handler(NinjaValidationError)
 def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
     for error in exc.errors:
-        # ninja puts where a value came from first (``body``, ``file`` for a multipart file, ...);
-        # the client knows a field by its own name only.
-        location = [str(part) for part in error.get("loc", ()) if part not in _LOCATIONS]
-        name = ".".join(location) or "__all__"
+        name = schema_error_field(error.get("loc", ()))
         fields.setdefault(name, []).append(_schema_message(error))
     return error_response(request, 422, _("Some fields are not valid."), "invalid", fields)
 

@@ -12,28 +12,43 @@ value the row needs (timestamps included).
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connections, models, router
 
 # Fields whose Python value psycopg adapts exactly as Django's own preparation would: strings,
-# numbers, booleans, dates, aware datetimes, UUIDs and the ids of foreign keys. Any other
-# field goes through get_db_prep_save, so nothing unusual is written differently.
-_PLAIN_FIELDS = (
-    models.CharField,
-    models.TextField,
-    models.IntegerField,
-    models.BooleanField,
-    models.DateField,  # DateTimeField too: its values here are aware datetimes
-    models.DecimalField,
-    models.UUIDField,
-    models.ForeignKey,
+# whole numbers, booleans, dates, decimals, UUIDs and the ids of foreign keys, when the value is
+# of its plain type. Exactly these classes (a subclass may prepare its values its own way), and
+# not DateTimeField, whose naive values Django reads in the project's time zone and psycopg in
+# the session's. Anything else goes through get_db_prep_save, so it is written as Django would.
+_PLAIN_FIELDS = frozenset(
+    {
+        models.CharField,
+        models.TextField,
+        models.EmailField,
+        models.URLField,
+        models.SlugField,
+        models.IntegerField,
+        models.BigIntegerField,
+        models.SmallIntegerField,
+        models.PositiveIntegerField,
+        models.PositiveSmallIntegerField,
+        models.PositiveBigIntegerField,
+        models.BooleanField,
+        models.DateField,
+        models.DecimalField,
+        models.UUIDField,
+    }
 )
+_PLAIN_VALUES = (str, int, bool, dt.date, decimal.Decimal, uuid.UUID)
+_AUTO_FIELDS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
 
 
-def _converter(field: models.Field, connection: Any) -> Callable[[Any], Any] | None:
-    """None where the attribute is written as it is."""
+def _converter(field: models.Field, connection: Any) -> Callable[[Any], Any]:
     if isinstance(field, models.JSONField):
         from psycopg.types.json import Jsonb
 
@@ -47,13 +62,32 @@ def _converter(field: models.Field, connection: Any) -> Callable[[Any], Any] | N
             return Jsonb(value, dumps=lambda data: encoder().encode(data))
 
         return json_value
-    if isinstance(field, models.ForeignKey) and not isinstance(
-        field.target_field, (models.AutoField, models.BigAutoField, models.CharField)
-    ):
-        return lambda value: field.get_db_prep_save(value, connection)
-    if isinstance(field, _PLAIN_FIELDS):
-        return None
+    prepared = field.target_field if isinstance(field, models.ForeignKey) else field
+    if type(prepared) in _PLAIN_FIELDS or isinstance(prepared, _AUTO_FIELDS):
+        plain_type = type(prepared)
+
+        def plain_value(value: Any) -> Any:
+            # A lazy translation, an enum of another type, a naive datetime in a date field:
+            # whatever is not plainly its type is prepared by the field, as bulk_create does.
+            if value is None or (
+                isinstance(value, _PLAIN_VALUES)
+                and not (plain_type is models.DateField and isinstance(value, dt.datetime))
+            ):
+                return value
+            return field.get_db_prep_save(value, connection)
+
+        return plain_value
     return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _copyable(meta: Any) -> bool:
+    """COPY writes every column from the instance; a column the database fills itself (a
+    database default, a generated column) is left to bulk_create, which knows to skip it."""
+    return isinstance(meta.pk, _AUTO_FIELDS) and not any(
+        getattr(field, "db_default", models.NOT_PROVIDED) is not models.NOT_PROVIDED
+        or getattr(field, "generated", False)
+        for field in meta.concrete_fields
+    )
 
 
 def instances_insert(
@@ -65,26 +99,31 @@ def instances_insert(
     alias = router.db_for_write(model)
     connection = connections[alias]
     meta = model._meta
-    if connection.vendor != "postgresql" or not isinstance(meta.pk, models.AutoField):
+    if connection.vendor != "postgresql" or not _copyable(meta):
         model._default_manager.using(alias).bulk_create(list(instances), batch_size=batch_size)
         return
     fields = [field for field in meta.concrete_fields if not field.primary_key]
-    converters = [(field.attname, _converter(field, connection)) for field in fields]
+    converters = [(field, _converter(field, connection)) for field in fields]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     table = connection.ops.quote_name(meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(instances)],
+            [table, meta.pk.column, len(instances)],
         )
         ids = sorted(row[0] for row in cursor.fetchall())
         pk_column = connection.ops.quote_name(meta.pk.column)
-        with cursor.cursor.copy(f"COPY {table} ({pk_column}, {columns}) FROM STDIN") as copy:
+        # Django's own exceptions (IntegrityError, DataError …) for what the server refuses,
+        # as from any query; COPY goes around the cursor wrapper that translates them.
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY {table} ({pk_column}, {columns}) FROM STDIN") as copy,
+        ):
             for pk, instance in zip(ids, instances, strict=True):
                 values = [pk]
-                for attname, convert in converters:
-                    value = getattr(instance, attname)
-                    values.append(value if convert is None else convert(value))
+                for field, convert in converters:
+                    # pre_save as bulk_create calls it: auto_now and the like fill their value.
+                    values.append(convert(field.pre_save(instance, True)))
                 copy.write_row(values)
     for pk, instance in zip(ids, instances, strict=True):
         instance.pk = pk

@@ -4,6 +4,7 @@ views."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -13,8 +14,10 @@ from urllib.parse import urlencode
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.core.files.storage import Storage
+from django.db import IntegrityError, models, router, transaction
 from django.db.models import F
+from django.db.models.deletion import Collector
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,6 +51,8 @@ from guanxi.core.saved_views import (
     saved_view_list_get,
     saved_view_query_clean,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def recyclable_models() -> list[type[BaseModel]]:
@@ -228,6 +233,8 @@ def recycle_bin_purge(*, now: dt.datetime | None = None, days: int | None = None
     Records still referenced by others (a department with members, say) are kept; the next run
     tries again once the references are gone. A record that only a deleted record refers to
     (a sub-department in the bin) goes in the same run: passes repeat while they make progress.
+    The stored files of everything a purge deletes (a ticket's attachments, an interaction's)
+    are deleted after it commits (object_hard_delete).
     """
     now = now or timezone.now()
     window = settings.GUANXI_RECYCLE_DAYS if days is None else days
@@ -261,12 +268,76 @@ def recycle_bin_purge(*, now: dt.datetime | None = None, days: int | None = None
                                 for name, value in before.items()
                             },
                         )
-                        instance.delete()
+                        object_hard_delete(instance=instance)
                 except (models.ProtectedError, models.RestrictedError):
                     continue
                 purged += 1
                 progress = True
     return purged
+
+
+# --- deleting for good, with the stored files -----------------------------------------------------
+
+
+def _file_fields(model: type[models.Model]) -> list[models.FileField]:
+    return [f for f in model._meta.concrete_fields if isinstance(f, models.FileField)]
+
+
+def _collected_files(collector: Collector) -> set[tuple[Storage, str]]:
+    """The stored files (storage, name) of every row ``collector`` is about to delete: the rows it
+    loaded and the ones it deletes by query without loading them (an attachment table nothing
+    points to is such a "fast delete")."""
+    files: set[tuple[Storage, str]] = set()
+
+    def add(fields: list[models.FileField], rows: models.QuerySet[Any]) -> None:
+        for names in rows.values_list(*(field.attname for field in fields)):
+            for field, name in zip(fields, names, strict=True):
+                if name:
+                    files.add((field.storage, name))
+
+    for model, instances in collector.data.items():
+        fields = _file_fields(model)
+        if not fields:
+            continue
+        # Read from the database by key, in batches: the collector loads cascaded rows with
+        # only their keys (other fields deferred), and a query per row would be slow.
+        keys = sorted(instance.pk for instance in instances)
+        for start in range(0, len(keys), 500):
+            add(
+                fields,
+                model._base_manager.using(collector.using).filter(pk__in=keys[start : start + 500]),
+            )
+    for rows in collector.fast_deletes:
+        fields = _file_fields(rows.model)
+        if fields:
+            add(fields, rows)
+    return files
+
+
+def _stored_files_delete(files: Iterable[tuple[Storage, str]]) -> None:
+    for storage, name in files:
+        try:
+            storage.delete(name)
+        except Exception:
+            # The rows are gone for good already: one stuck file must not stop the others, nor
+            # fail the purge that committed. Logged, for someone to clear by hand.
+            logger.exception("could not delete the stored file %s", name)
+
+
+def object_hard_delete(*, instance: models.Model) -> None:
+    """Delete ``instance`` for good, with everything the deletion cascades to (what
+    ``instance.delete()`` does), and then the stored files of all those rows (FileField,
+    ImageField): PIPL's erasure means the attachments too, not just the rows that named them.
+
+    The files go only once the transaction commits: a rolled-back deletion (or a refused one, a
+    ProtectedError raised here before anything is deleted) leaves every file where it was."""
+    using = router.db_for_write(type(instance), instance=instance)
+    collector = Collector(using=using, origin=instance)
+    collector.collect([instance])
+    files = _collected_files(collector)
+    collector.delete()
+    if files:
+        transaction.on_commit(lambda: _stored_files_delete(files), using=using)
 
 
 # --- saved views ---------------------------------------------------------------------------------

@@ -185,6 +185,8 @@ def _contact_out(
         "legal_basis": contact.legal_basis,
         "consent_note": contact.consent_note,
         "consent_at": contact.consent_at,
+        "marketing_opt_out": contact.marketing_opt_out,
+        "marketing_opt_out_at": contact.marketing_opt_out_at,
         "version": contact.version,
         "created_at": contact.created_at,
         "updated_at": contact.updated_at,

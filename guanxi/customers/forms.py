@@ -375,6 +375,11 @@ class ContactForm(VersionedForm):
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
+    marketing_opt_out = forms.BooleanField(
+        label=_("Opted out of surveys and marketing"),
+        required=False,
+        help_text=_("The person asked not to be sent surveys or marketing: sends leave them out."),
+    )
 
     def phones(self) -> tuple[list[dict[str, str]], dict[int, str]]:
         """The filled phone inputs as the service takes them, and which input each index of
@@ -405,6 +410,7 @@ class ContactForm(VersionedForm):
                 "legal_basis",
                 "consent_note",
                 "consent_at",
+                "marketing_opt_out",
             )
         }
         data["phones"] = self.phones()[0]
@@ -425,6 +431,7 @@ class ContactForm(VersionedForm):
             "legal_basis": contact.legal_basis,
             "consent_note": contact.consent_note,
             "consent_at": timezone.localtime(contact.consent_at) if contact.consent_at else None,
+            "marketing_opt_out": contact.marketing_opt_out,
             "version": contact.version,
         }
         for slot, phone in enumerate(contact.phones[:PHONE_SLOTS], start=1):

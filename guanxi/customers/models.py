@@ -484,6 +484,13 @@ class Contact(BaseModel):
     )
     consent_note = models.CharField(_("consent note"), max_length=255, blank=True)
     consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    # The person asked not to be sent surveys or marketing (PIPL: processing stops when consent
+    # is withdrawn). feedback.selectors.survey_recipients leaves them out. The time is the
+    # services', set when the flag turns on and cleared when it turns off.
+    marketing_opt_out = models.BooleanField(_("opted out of surveys and marketing"), default=False)
+    marketing_opt_out_at = models.DateTimeField(
+        _("opted out at"), null=True, blank=True, editable=False
+    )
     search_key = models.TextField(_("search key"), blank=True, editable=False)
     # --- verification: when the owner last confirmed this contact's data as correct.
     verified_at = models.DateTimeField(_("data verified at"), null=True, blank=True, editable=False)
@@ -503,6 +510,8 @@ class Contact(BaseModel):
         "legal_basis",
         "consent_note",
         "consent_at",
+        "marketing_opt_out",
+        "marketing_opt_out_at",
     )
 
     class Meta:

@@ -190,6 +190,12 @@ class ContactOut(Schema):
     legal_basis: str
     consent_note: str
     consent_at: dt.datetime | None
+    marketing_opt_out: bool = Field(
+        False, description="The person asked not to be sent surveys or marketing; sends skip them."
+    )
+    marketing_opt_out_at: dt.datetime | None = Field(
+        None, description="When the opt-out was recorded (set and cleared with the flag)."
+    )
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -215,6 +221,7 @@ class ContactIn(Schema):
     legal_basis: str = "consent"
     consent_note: str = Field("", max_length=255)
     consent_at: dt.datetime | None = None
+    marketing_opt_out: bool = False
 
 
 class ContactPatchIn(Schema):
@@ -232,6 +239,7 @@ class ContactPatchIn(Schema):
     legal_basis: str | None = None
     consent_note: str | None = Field(None, max_length=255)
     consent_at: dt.datetime | None = None
+    marketing_opt_out: bool | None = None
 
 
 # --- duplicates ---------------------------------------------------------------------------------

@@ -113,6 +113,7 @@ CONTACT_EDITABLE_FIELDS = frozenset(
         "legal_basis",
         "consent_note",
         "consent_at",
+        "marketing_opt_out",
     }
 )
 # --- history library: the reason and details that go with a move to churned or stopped.
@@ -745,7 +746,10 @@ def contact_create(
     consent_note: str = "",
     consent_at: dt.datetime | None = None,
     birthday_lunar: bool = False,
+    marketing_opt_out: bool = False,
 ) -> Contact:
+    """File a contact of ``customer``. ``marketing_opt_out``: the person asked for no surveys
+    or marketing; the time of that is now."""
     _masked_values_refuse({"phones": list(phones), "email": email, "wechat": wechat})
     contact = Contact(
         customer=customer,
@@ -762,6 +766,8 @@ def contact_create(
         legal_basis=legal_basis,
         consent_note=consent_note,
         consent_at=consent_at,
+        marketing_opt_out=bool(marketing_opt_out),
+        marketing_opt_out_at=timezone.now() if marketing_opt_out else None,
     )
     contact.search_key = contact_search_key(contact)
     with transaction.atomic():
@@ -777,6 +783,9 @@ def contact_update(
     data: dict[str, Any],
     expected_version: int | None = None,
 ) -> Contact:
+    """Change the fields in ``data`` (CONTACT_EDITABLE_FIELDS). Turning ``marketing_opt_out``
+    on records when (``marketing_opt_out_at``); turning it off clears that; sending the value it
+    already has changes neither."""
     unknown = set(data) - CONTACT_EDITABLE_FIELDS
     if unknown:
         raise ValidationError(
@@ -791,6 +800,15 @@ def contact_update(
             changes[name] = value
         elif name == "birthday_lunar":  # --- engagement (care calendar)
             changes[name] = bool(value)
+        elif name == "marketing_opt_out":
+            # An explicit null must not clear a person's opt-out by accident.
+            if not isinstance(value, bool):
+                raise ValidationError({name: [_("Enter true or false.")]})
+            changes[name] = value
+            # ``contact`` is the version the caller read (model_update refuses a stale one), so
+            # its flag says whether this is a change.
+            if changes[name] != contact.marketing_opt_out:
+                changes["marketing_opt_out_at"] = timezone.now() if changes[name] else None
         else:
             changes[name] = (value or "").strip() if isinstance(value, str | None) else value
     if {"name", "phones", "email", "wechat"} & set(changes):

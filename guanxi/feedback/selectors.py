@@ -288,6 +288,13 @@ def contact_reachable_q(prefix: str = "") -> Q:
     return ~Q(**{f"{prefix}email": ""}) | ~Q(**{f"{prefix}phones": []})
 
 
+def contact_surveyable_q(prefix: str = "") -> Q:
+    """A contact a survey may go to: reachable, and not opted out of surveys and marketing
+    (Contact.marketing_opt_out). Kept apart from reachability: a ticket's confirmation link
+    is service, not marketing, and still goes to someone who opted out."""
+    return contact_reachable_q(prefix) & Q(**{f"{prefix}marketing_opt_out": False})
+
+
 def segment_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
     """The segment's part of customer_list's keyword arguments (unset ones left out)."""
     return {name: filters[name] for name in SEGMENT_FILTERS if filters.get(name) not in ("", None)}
@@ -300,11 +307,12 @@ def survey_recipients(
     customer list shows with those filters (customers.selectors.customer_list: data scope, the
     history library left out), and of each customer either its first reachable contact (the
     decision maker, then influencer, end user, others; the earliest filed first) or every
-    reachable contact."""
+    reachable contact. Contacts who opted out of surveys and marketing are never among them: the
+    first is then the next reachable contact of the customer."""
     customers = customer_list(actor=actor, **segment_filters(filters))
     contacts = Contact.objects.filter(
         customer__in=customers.values("pk"), customer__deleted_at__isnull=True
-    ).filter(contact_reachable_q())
+    ).filter(contact_surveyable_q())
     if mode == RECIPIENTS_ALL:
         return contacts
     ranked = contacts.annotate(

@@ -1014,7 +1014,8 @@ def survey_invitations_email(
     *, invitation_ids: Iterable[int], now: dt.datetime | None = None
 ) -> int:
     """E-mail the invitations among ``invitation_ids`` still waiting for their e-mail (not
-    answered, not expired, the survey sending). Each gets a fresh secret, kept (hashed) only if
+    answered, not expired, the survey sending, the contact not opted out of surveys and
+    marketing since). Each gets a fresh secret, kept (hashed) only if
     its e-mail went out, so a failed e-mail leaves nothing half-done and a rerun sends only what
     is missing. Returns how many were sent."""
     now = now or timezone.now()
@@ -1029,6 +1030,8 @@ def survey_invitations_email(
             survey__deleted_at__isnull=True,
         )
         .filter(contact__deleted_at__isnull=True, customer__deleted_at__isnull=True)
+        # Opted out after the send was made (a retried job, a slow queue): no e-mail after all.
+        .filter(contact__marketing_opt_out=False)
         .exclude(contact__email="")
         .select_related("survey", "customer", "contact")
         .order_by("pk")

@@ -554,8 +554,12 @@ class TicketComment(BaseModel):
 
 
 def _attachment_path(instance: TicketAttachment, filename: str) -> str:
-    # A random directory per file: names from users never collide or guess each other.
-    return f"tickets/{timezone.now():%Y/%m}/{secrets.token_hex(8)}/{filename}"
+    # A random name: names from users never collide or guess each other, and a long Chinese name
+    # (three bytes a character) never passes the file system's 255 bytes. The name people gave
+    # the file is kept in ``name`` and only sent back in a Content-Disposition header.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    suffix = f".{extension}" if extension.isascii() and extension.isalnum() else ""
+    return f"tickets/{timezone.now():%Y/%m}/{secrets.token_hex(16)}{suffix[:11]}"
 
 
 class TicketAttachment(models.Model):

@@ -385,7 +385,9 @@ def ticket_create(
             )
             for attachment in files:
                 attachment.ticket = ticket
-                attachment.full_clean()
+                # The ticket and the uploader are the rows in hand: not looked up again per file
+                # while the day's counter is held.
+                attachment.full_clean(exclude=["ticket", "uploaded_by"])
                 attachment.save()
             if assignee is not None and assignee != actor:
                 _assigned_notify(ticket=ticket, actor=actor)
@@ -923,7 +925,8 @@ def ticket_attachments_add(
             _attachments_count_check(len(rows), already=current.attachments.count())
             for row in rows:
                 row.ticket = current
-                row.full_clean()
+                # The ticket (locked) and the uploader are in hand: no lookups per file.
+                row.full_clean(exclude=["ticket", "uploaded_by"])
                 row.save()
             audit_record(
                 actor=actor,

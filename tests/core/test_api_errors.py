@@ -158,6 +158,10 @@ def test_schema_errors_drop_every_location_ninja_puts_first(rf):
         {"loc": ("form", "note"), "type": "string_type"},
         {"loc": ("file", "files"), "type": "missing"},
         {"loc": ("file",), "type": "missing"},
+        # fields that happen to be named like a location keep their names
+        {"loc": ("body", "payload", "body"), "type": "string_too_long", "ctx": {"max_length": 9}},
+        {"loc": ("body", "payload", "query"), "type": "string_type"},
+        {"loc": ("query", "path"), "type": "string_type"},
     ]
     # when
     with translation.override("en"):
@@ -171,6 +175,9 @@ def test_schema_errors_drop_every_location_ninja_puts_first(rf):
         "note": ["Enter text."],
         "files": ["This field is required."],
         "__all__": ["This field is required."],
+        "body": ["Ensure this value has at most 9 characters."],
+        "query": ["Enter text."],
+        "path": ["Enter text."],
     }
 
 
@@ -400,3 +407,18 @@ def test_old_rate_windows_are_purged_and_recent_ones_kept(db):
     assert rate_windows_purge(now=now) == 1
     assert list(RateWindow.objects.values_list("key", flat=True)) == ["public:recent"]
     assert rate_windows_purge(now=now) == 0
+
+
+def test_a_field_named_body_is_named_in_the_error(org):
+    # given a ticket comment (its field is called "body") over the length limit
+    from guanxi.service.models import Ticket
+
+    ticket = Ticket.objects.first()
+    ticket_id = ticket.pk if ticket else 999999
+    # when it is posted through the API
+    response = ApiClient(org.admin, language="en").post(
+        f"/api/v1/tickets/{ticket_id}/comments", {"body": "x" * 10001}
+    )
+    # then the error names the field, not the request as a whole
+    assert response.status_code == 422
+    assert list(response.json()["fields"]) == ["body"]

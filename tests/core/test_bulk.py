@@ -96,3 +96,44 @@ def test_nothing_to_write_writes_nothing(org: Any) -> None:
     before = Contact.all_objects.count()
     instances_insert(Contact, [])
     assert Contact.all_objects.count() == before
+
+
+def test_values_django_prepares_itself_are_written_as_bulk_create_writes_them(org):
+    # given contacts with a naive datetime (read in the project's time zone), a lazy translation
+    # and a choice member
+    import warnings
+
+    from django.utils.translation import gettext_lazy
+
+    customer = make_customer(org.rep, "时区测试有限公司")
+    now = timezone.now()
+    contacts = []
+    for _copy in range(2):
+        contact = _contact(customer, "王五", now)
+        contact.consent_at = dt.datetime(2026, 3, 1, 12, 0)  # noqa: DTZ001 - naive on purpose
+        contact.title = gettext_lazy("Customer")
+        contact.decision_role = Contact.DecisionRole.DECISION_MAKER
+        contacts.append(contact)
+
+    # when one is written by instances_insert and the other by bulk_create
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # Django's naive-datetime warning
+        instances_insert(Contact, [contacts[0]])
+        Contact.objects.bulk_create([contacts[1]])
+
+    # then the rows are the same
+    assert _row(Contact, contacts[0].pk) == _row(Contact, contacts[1].pk)
+
+
+def test_a_refused_row_raises_djangos_error_and_writes_nothing(org):
+    from django.db import IntegrityError, transaction
+
+    # given a contact without the customer it must have
+    before = Contact.all_objects.count()
+    contact = _contact(make_customer(org.rep, "约束测试有限公司"), "赵六", timezone.now())
+    contact.customer_id = None
+
+    # when it is written, then the database's refusal is Django's IntegrityError
+    with pytest.raises(IntegrityError), transaction.atomic():
+        instances_insert(Contact, [contact])
+    assert Contact.all_objects.count() == before

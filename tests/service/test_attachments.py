@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from guanxi.core.exceptions import PermissionDeniedError
 from guanxi.core.models import AuditEntry
@@ -73,7 +73,7 @@ def test_a_worker_adds_files_that_are_stored_and_audited(org, desk):
     assert all(row.uploaded_by == desk.engineer1 for row in rows)
     assert all(row.created_at == at(2026, 11, 23, 9) for row in rows)
     assert ticket.attachments.count() == 2
-    # the files are in storage, under a random directory each
+    # the files are in storage, each under a random name
     added = sorted(set(stored_files()) - set(files_before))
     assert added == sorted(row.file.name for row in rows)
     assert all(name.startswith("tickets/") for name in added)
@@ -86,6 +86,22 @@ def test_a_worker_adds_files_that_are_stored_and_audited(org, desk):
     # the ticket itself does not move: an open form on its page stays current
     current = Ticket.objects.get(pk=ticket.pk)
     assert current.version == version and current.status == ticket.status
+
+
+def test_a_long_chinese_file_name_is_kept_and_stored_under_a_short_one(org, desk):
+    # given a file whose name is 100 Chinese characters (300 bytes: more than a file system's
+    # 255 a name)
+    ticket = open_ticket(org, desk)
+    long_name = "现场照片" * 25 + ".png"
+    # when it is added
+    (row,) = services.ticket_attachments_add(
+        actor=desk.engineer1, ticket=ticket, files=[png(long_name)], now=at(2026, 11, 23, 9)
+    )
+    # then it is stored, under a short random name with its extension, and keeps its own name
+    assert row.name == long_name
+    stored = row.file.name.rsplit("/", 1)[-1]
+    assert stored.endswith(".png") and len(stored.encode()) < 64
+    assert row.file.open("rb").read() == PNG
 
 
 def test_readers_and_outsiders_cannot_add_files(org, desk):
@@ -132,7 +148,7 @@ def test_a_ticket_keeps_at_most_the_limit_counting_what_it_has(org, desk, settin
     ticket = open_ticket(org, desk, attachments=[png(), pdf()])
     before = state()
     # when two more come, then
-    with pytest.raises(ValidationError) as caught:
+    with translation.override("en"), pytest.raises(ValidationError) as caught:
         services.ticket_attachments_add(actor=org.agent, ticket=ticket, files=[png(), pdf()])
     assert caught.value.message_dict["attachments"] == ["A ticket keeps at most 3 attachments."]
     assert state() == before
@@ -359,3 +375,20 @@ def test_the_openapi_document_describes_the_upload(client):
     assert "/api/v1/tickets/{ticket_id}/attachments/{attachment_id}" in spec["paths"]
     detail = spec["components"]["schemas"]["TicketDetailOut"]
     assert "attachments" in detail["properties"]
+
+
+def test_each_more_file_costs_one_insert_under_the_lock(org, desk):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # given two tickets
+    one, four = open_ticket(org, desk), open_ticket(org, desk)
+    # when one gets a file and the other four
+    with CaptureQueriesContext(connection) as single:
+        services.ticket_attachments_add(actor=org.agent, ticket=one, files=[png()])
+    with CaptureQueriesContext(connection) as several:
+        services.ticket_attachments_add(
+            actor=org.agent, ticket=four, files=[png(), pdf(), png(), pdf()]
+        )
+    # then each more file is its row's insert, no lookups of the ticket or the uploader
+    assert len(several) - len(single) == 3

@@ -20,18 +20,23 @@ PREDICATE = "owner_id IS NULL AND deleted_at IS NULL"
 def forward(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    # CONCURRENTLY: a company upgrading with a million customers keeps filing and editing them
+    # while the index builds (about 20 s there), so the migration runs outside a transaction.
     schema_editor.execute(
-        f"CREATE INDEX {NAME} ON customers_customer USING gin (({VECTOR})) WHERE {PREDICATE}"
+        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {NAME} ON customers_customer "
+        f"USING gin (({VECTOR})) WHERE {PREDICATE}"
     )
 
 
 def reverse(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute(f"DROP INDEX IF EXISTS {NAME}")
+    schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {NAME}")
 
 
 class Migration(migrations.Migration):
+    atomic = False
+
     dependencies = [("customers", "0019_customer_district_owner_index")]
 
     operations = [migrations.RunPython(forward, reverse)]
