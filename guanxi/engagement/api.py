@@ -9,13 +9,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 
-from guanxi.core.exceptions import ApplicationError, validation_error_renamed
+from guanxi.core.exceptions import validation_error_renamed
+from guanxi.core.storage import attachment_response
 from guanxi.customers.permissions import customer_get_for_user
 from guanxi.engagement import services
 from guanxi.engagement.models import (
@@ -297,17 +298,9 @@ def attachments_add(request: HttpRequest, interaction_id: int) -> Status[Any]:
 def attachment_download(request: HttpRequest, attachment_id: int) -> Any:
     """The file, for whoever may see its interaction."""
     attachment = attachment_get_for_user(request.auth, attachment_id)
-    try:
-        handle = attachment.file.open("rb")
-    except OSError as error:
-        raise ApplicationError(
-            _("The file is missing from storage."), code="file_missing"
-        ) from error
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.name, content_type=attachment.content_type
+    return attachment_response(
+        attachment.file, name=attachment.name, content_type=attachment.content_type
     )
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @router.delete("/attachments/{attachment_id}", response={204: None})

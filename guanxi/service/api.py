@@ -8,14 +8,15 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, Router, Status, UploadedFile
 
 from guanxi.accounts.models import User
-from guanxi.core.exceptions import ApplicationError, validation_error_renamed
+from guanxi.core.exceptions import validation_error_renamed
+from guanxi.core.storage import attachment_response
 from guanxi.service import services
 from guanxi.service.models import Ticket, TicketAttachment, TicketCategory
 from guanxi.service.permissions import (
@@ -337,17 +338,9 @@ def ticket_attachments_add(
 def ticket_attachment_download(request: HttpRequest, ticket_id: int, attachment_id: int) -> Any:
     """The file, for whoever may read the ticket (as on the ticket's page)."""
     attachment = ticket_attachment_get_for_user(request.auth, attachment_id, ticket_id=ticket_id)
-    try:
-        handle = attachment.file.open("rb")
-    except OSError as error:
-        raise ApplicationError(
-            _("The file is missing from storage."), code="file_missing"
-        ) from error
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.name, content_type=attachment.content_type
+    return attachment_response(
+        attachment.file, name=attachment.name, content_type=attachment.content_type
     )
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @router.get("/tickets/{ticket_id}/history", response=list[TransitionOut])
